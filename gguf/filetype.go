@@ -1,6 +1,9 @@
 package gguf
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
 // FileType is general.file_type: the quantization a whole model was made
 // with (llama.cpp's llama_ftype). Mixes such as Q4_K_M keep some tensors at
@@ -65,7 +68,7 @@ func (ft FileType) MainType() (Type, bool) {
 // ParseFileType looks a file type up by name ("Q4_K_M", case-insensitive).
 func ParseFileType(name string) (FileType, bool) {
 	for ft, i := range fileTypes {
-		if equalFold(i.Name, name) {
+		if strings.EqualFold(i.Name, name) {
 			return ft, true
 		}
 	}

@@ -19,6 +19,7 @@ type Writer struct {
 	tensors []TensorInfo
 	next    int // index of the next tensor to write
 	err     error
+	scratch [8]byte
 }
 
 // NewWriter writes the header of a file with the given metadata and tensors.
@@ -179,8 +180,9 @@ func (w *Writer) bytes(b []byte) {
 	w.err = err
 }
 
-func (w *Writer) u32(v uint32) { w.bytes(binary.LittleEndian.AppendUint32(nil, v)) }
-func (w *Writer) u64(v uint64) { w.bytes(binary.LittleEndian.AppendUint64(nil, v)) }
+func (w *Writer) u16(v uint16) { w.bytes(binary.LittleEndian.AppendUint16(w.scratch[:0], v)) }
+func (w *Writer) u32(v uint32) { w.bytes(binary.LittleEndian.AppendUint32(w.scratch[:0], v)) }
+func (w *Writer) u64(v uint64) { w.bytes(binary.LittleEndian.AppendUint64(w.scratch[:0], v)) }
 
 func (w *Writer) str(s string) {
 	w.u64(uint64(len(s)))
@@ -249,25 +251,26 @@ func (w *Writer) value(v Value, depth int) error {
 }
 
 func (w *Writer) scalar(t ValueType, x any) error {
-	le := binary.LittleEndian
 	ok := true
 	switch t {
 	case ValueUint8:
 		var v uint8
 		v, ok = x.(uint8)
-		w.bytes([]byte{v})
+		w.scratch[0] = v
+		w.bytes(w.scratch[:1])
 	case ValueInt8:
 		var v int8
 		v, ok = x.(int8)
-		w.bytes([]byte{byte(v)})
+		w.scratch[0] = byte(v)
+		w.bytes(w.scratch[:1])
 	case ValueUint16:
 		var v uint16
 		v, ok = x.(uint16)
-		w.bytes(le.AppendUint16(nil, v))
+		w.u16(v)
 	case ValueInt16:
 		var v int16
 		v, ok = x.(int16)
-		w.bytes(le.AppendUint16(nil, uint16(v)))
+		w.u16(uint16(v))
 	case ValueUint32:
 		var v uint32
 		v, ok = x.(uint32)
@@ -283,11 +286,11 @@ func (w *Writer) scalar(t ValueType, x any) error {
 	case ValueBool:
 		var v bool
 		v, ok = x.(bool)
-		b := byte(0)
+		w.scratch[0] = 0
 		if v {
-			b = 1
+			w.scratch[0] = 1
 		}
-		w.bytes([]byte{b})
+		w.bytes(w.scratch[:1])
 	case ValueString:
 		var v string
 		v, ok = x.(string)
