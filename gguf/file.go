@@ -492,13 +492,19 @@ func (r *reader) u64() (uint64, error) {
 }
 
 func (r *reader) str(what string) (string, error) {
+	return r.strLabel(func() string { return what })
+}
+
+// strLabel reads a string; label names it in an error and is called only
+// then, so reading a vocabulary of 150k strings formats no labels.
+func (r *reader) strLabel(label func() string) (string, error) {
 	at := r.pos
 	n, err := r.u64()
 	if err != nil {
 		return "", err
 	}
 	if n > uint64(r.left()) {
-		return "", &FormatError{int64(at), fmt.Sprintf("%s length %d exceeds the %d bytes left", what, n, r.left())}
+		return "", &FormatError{int64(at), fmt.Sprintf("%s length %d exceeds the %d bytes left", label(), n, r.left())}
 	}
 	s := string(r.buf[r.pos : r.pos+int(n)])
 	r.pos += int(n)
@@ -541,7 +547,7 @@ func (r *reader) value(t ValueType, at int64, key string, depth int) (Value, err
 	case ValueString:
 		a := make([]string, n)
 		for i := range a {
-			if a[i], err = r.str(fmt.Sprintf("metadata %q element %d", key, i)); err != nil {
+			if a[i], err = r.strLabel(func() string { return fmt.Sprintf("metadata %q element %d", key, i) }); err != nil {
 				return Value{}, err
 			}
 		}

@@ -448,3 +448,18 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkOpenVocab(b *testing.B) {
+	path := filepath.Join(sharedDir, "vocab", "ggml-vocab-deepseek-llm.gguf")
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("shared vocabulary absent: %v", err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		f, err := Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

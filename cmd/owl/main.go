@@ -19,7 +19,8 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file named after it.
 var commands = map[string]command{
-	"show": {summary: "print a model file's metadata and tensors", usage: showUsage, run: runShow},
+	"show":     {summary: "print a model file's metadata and tensors", usage: showUsage, run: runShow},
+	"tokenize": {summary: "print the tokens of a text (like llama-tokenize)", usage: tokenizeUsage, run: runTokenize},
 }
 
 func main() {
