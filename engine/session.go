@@ -1,0 +1,112 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/openweights/owl/gguf"
+	"github.com/openweights/owl/kernels"
+)
+
+// ErrContextFull is returned when tokens do not fit in a sequence's context.
+var ErrContextFull = errors.New("context full")
+
+// MaxBatch is the most tokens one forward pass takes; longer prompts are
+// evaluated in chunks of this size.
+const MaxBatch = 512
+
+// Session runs a model over a KV cache of Seqs sequences of Ctx positions.
+type Session struct {
+	Model Model
+	Cache *kernels.KVCache
+	Ctx   int
+
+	lens   []int // tokens cached per sequence
+	batch  kernels.Batch
+	logits []float32
+}
+
+// NewSession allocates a cache of cacheType (F16 or F32) for seqs
+// sequences of ctx positions.
+func NewSession(m Model, be kernels.Backend, cacheType gguf.Type, ctx, seqs int) (*Session, error) {
+	if cacheType != gguf.TypeF16 && cacheType != gguf.TypeF32 {
+		return nil, fmt.Errorf("engine: KV cache type %s: want F16 or F32", cacheType)
+	}
+	if ctx <= 0 || seqs <= 0 {
+		return nil, fmt.Errorf("engine: context %d × %d sequences", ctx, seqs)
+	}
+	hp := m.HParams()
+	return &Session{
+		Model: m,
+		Cache: be.NewKVCache(cacheType, hp.Layers, seqs, ctx, hp.KVDim()),
+		Ctx:   ctx,
+		lens:  make([]int, seqs),
+	}, nil
+}
+
+// Len is the number of tokens in sequence seq's cache.
+func (s *Session) Len(seq int) int { return s.lens[seq] }
+
+// Truncate drops sequence seq's cached tokens from position n on (0 clears
+// it), so a new prompt can reuse a shared prefix.
+func (s *Session) Truncate(seq, n int) {
+	s.lens[seq] = min(s.lens[seq], max(n, 0))
+}
+
+// Eval appends tokens to sequence seq and returns the logits after each
+// token (allLogits) or after the last only: Vocab floats per token. The
+// returned slice is reused by the next call.
+func (s *Session) Eval(seq int, tokens []int32, allLogits bool) ([]float32, error) {
+	if len(tokens) == 0 {
+		return nil, errors.New("engine: Eval of no tokens")
+	}
+	if seq < 0 || seq >= len(s.lens) {
+		return nil, fmt.Errorf("engine: sequence %d of %d", seq, len(s.lens))
+	}
+	if s.lens[seq]+len(tokens) > s.Ctx {
+		return nil, fmt.Errorf("engine: %d cached + %d new tokens exceed the context of %d by %d: %w",
+			s.lens[seq], len(tokens), s.Ctx, s.lens[seq]+len(tokens)-s.Ctx, ErrContextFull)
+	}
+	vocab := s.Model.HParams().Vocab
+	for _, t := range tokens {
+		if t < 0 || int(t) >= vocab {
+			return nil, fmt.Errorf("engine: token id %d outside the vocabulary of %d", t, vocab)
+		}
+	}
+	nOut := 1
+	if allLogits {
+		nOut = len(tokens)
+	}
+	if cap(s.logits) < nOut*vocab {
+		s.logits = make([]float32, nOut*vocab)
+	}
+	out := s.logits[:nOut*vocab]
+	for start := 0; start < len(tokens); start += MaxBatch {
+		chunk := tokens[start:min(start+MaxBatch, len(tokens))]
+		b := s.fill(seq, chunk, allLogits, start+len(chunk) == len(tokens))
+		dst := out
+		if allLogits {
+			dst = out[start*vocab:]
+		}
+		if err := s.Model.Forward(b, s.Cache, dst); err != nil {
+			return nil, err
+		}
+		s.lens[seq] += len(chunk)
+	}
+	return out, nil
+}
+
+// fill prepares the batch for one chunk of a sequence, reusing its slices.
+func (s *Session) fill(seq int, chunk []int32, all, last bool) *kernels.Batch {
+	b := &s.batch
+	n := len(chunk)
+	b.Tokens = append(b.Tokens[:0], chunk...)
+	b.Pos, b.Seq = b.Pos[:0], b.Seq[:0]
+	b.Logits = b.Logits[:0]
+	for i := 0; i < n; i++ {
+		b.Pos = append(b.Pos, int32(s.lens[seq]+i))
+		b.Seq = append(b.Seq, int32(seq))
+		b.Logits = append(b.Logits, all || (last && i == n-1))
+	}
+	return b
+}

@@ -1,0 +1,201 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/openweights/owl/gguf"
+	"github.com/openweights/owl/kernels"
+)
+
+// seqOf returns token i's sequence; a batch without Seq is all sequence 0.
+func seqOf(b *kernels.Batch, i int) int {
+	if len(b.Seq) == 0 {
+		return 0
+	}
+	return int(b.Seq[i])
+}
+
+func checkBatch(op string, c *kernels.KVCache, layer int, b *kernels.Batch, n int) {
+	if layer < 0 || layer >= c.Layers {
+		panic(fmt.Sprintf("cpu: %s: layer %d of %d", op, layer, c.Layers))
+	}
+	if len(b.Pos) != n || (len(b.Seq) != 0 && len(b.Seq) != n) {
+		panic(fmt.Sprintf("cpu: %s: batch of %d positions and %d sequences for %d rows", op, len(b.Pos), len(b.Seq), n))
+	}
+	for i, p := range b.Pos {
+		if s := seqOf(b, i); p < 0 || int(p) >= c.Ctx || s < 0 || s >= c.Seqs {
+			panic(fmt.Sprintf("cpu: %s: token %d at position %d of sequence %d (cache of %d×%d)", op, i, p, s, c.Seqs, c.Ctx))
+		}
+	}
+}
+
+type storeKVTask struct {
+	k, v   []float32
+	kc, vc []byte
+	f16    bool
+	kvDim  int
+	ctx    int
+	b      *kernels.Batch
+}
+
+func (t *storeKVTask) do(_, lo, hi int) {
+	d := t.kvDim
+	for i := lo; i < hi; i++ {
+		cell := seqOf(t.b, i)*t.ctx + int(t.b.Pos[i])
+		k := t.k[i*d : (i+1)*d]
+		v := t.v[i*d : (i+1)*d]
+		if t.f16 {
+			fromFloatF16(t.kc[2*cell*d:2*(cell+1)*d], k)
+			fromFloatF16(t.vc[2*cell*d:2*(cell+1)*d], v)
+			continue
+		}
+		copy(asF32(t.kc)[cell*d:(cell+1)*d], k)
+		copy(asF32(t.vc)[cell*d:(cell+1)*d], v)
+	}
+}
+
+// StoreKV writes row i of k and v [n, kvDim] at position b.Pos[i] of
+// sequence b.Seq[i] in layer's cache, rounding to binary16 (to nearest
+// even) for an F16 cache.
+func (b *Backend) StoreKV(c *kernels.KVCache, layer int, k, v *kernels.Tensor, bt *kernels.Batch) {
+	b.lock()
+	defer b.mu.Unlock()
+	ks := f32Of(k, "StoreKV", "k")
+	vs := f32Of(v, "StoreKV", "v")
+	n := len(bt.Pos)
+	if len(ks) != n*c.KVDim || len(vs) != n*c.KVDim {
+		panic(fmt.Sprintf("cpu: StoreKV: k %v, v %v for %d tokens of width %d", k, v, n, c.KVDim))
+	}
+	checkBatch("StoreKV", c, layer, bt, n)
+	t := &b.store
+	*t = storeKVTask{k: ks, v: vs, kc: c.K[layer].Data, vc: c.V[layer].Data, f16: c.Type == gguf.TypeF16,
+		kvDim: c.KVDim, ctx: c.Ctx, b: bt}
+	b.pool.run(t, n, grainFor(2*c.KVDim))
+	*t = storeKVTask{}
+}
+
+// attentionTask computes one (token, head) per item, as llama.cpp's graph
+// without flash attention does: KQ = K·q with q converted to the cache type
+// (ggml_mul_mat converts it to F16 for an F16 cache), scaled, optionally
+// soft-capped, a float32 softmax (ggml's vector expf) whose sum is kept in
+// double, and the probabilities (again converted to F16 for an F16 cache)
+// times V. Only the positions a token may see are visited, where llama.cpp
+// masks the others to −∞; their terms would be exactly 0.
+type attentionTask struct {
+	q, dst    []float32
+	k, v      []byte
+	f16       bool
+	heads     int
+	group     int // query heads per KV head
+	hd, kvDim int
+	ctx       int
+	scale     float32
+	softCap   float32
+	window    int
+	b         *kernels.Batch
+	scratch   [][]float32
+}
+
+func (t *attentionTask) do(w, lo, hi int) {
+	hd := t.hd
+	scr := t.scratch[w]
+	qh := scr[:hd]
+	acc := scr[hd : 2*hd]
+	scores := scr[2*hd:]
+	var kf, vf []float32
+	var kh, vh []uint16
+	if t.f16 {
+		kh, vh = asU16(t.k), asU16(t.v)
+	} else {
+		kf, vf = asF32(t.k), asF32(t.v)
+	}
+	tab := f16Table
+	for item := lo; item < hi; item++ {
+		i, h := item/t.heads, item%t.heads
+		pos := int(t.b.Pos[i])
+		start := 0
+		if t.window > 0 {
+			start = max(0, pos-t.window+1)
+		}
+		base := seqOf(t.b, i)*t.ctx*t.kvDim + h/t.group*hd
+		q := t.q[(i*t.heads+h)*hd : (i*t.heads+h+1)*hd]
+		if t.f16 {
+			for d, x := range q {
+				qh[d] = tab[gguf.Float32ToHalf(x)]
+			}
+		} else {
+			copy(qh, q)
+		}
+		sc := scores[:pos-start+1]
+		mx := float32(math.Inf(-1))
+		for j := range sc {
+			o := base + (start+j)*t.kvDim
+			var s float32
+			if t.f16 {
+				s = dotU16F32(kh[o:o+hd], qh)
+			} else {
+				s = dotF32s(kf[o:o+hd], qh)
+			}
+			s *= t.scale
+			if t.softCap > 0 {
+				s = float32(math.Tanh(float64(s*(1/t.softCap)))) * t.softCap
+			}
+			sc[j] = s
+			mx = cmax(mx, s)
+		}
+		var sum float64
+		for j, s := range sc {
+			e := expf(s - mx)
+			sc[j] = e
+			sum += float64(e)
+		}
+		inv := float32(1 / sum)
+		clear(acc)
+		for j, e := range sc {
+			p := e * inv
+			o := base + (start+j)*t.kvDim
+			if t.f16 {
+				p = tab[gguf.Float32ToHalf(p)]
+				vr := vh[o : o+hd]
+				for d := range acc {
+					acc[d] += p * tab[vr[d]]
+				}
+			} else {
+				vr := vf[o : o+hd]
+				for d := range acc {
+					acc[d] += float32(p * vr[d])
+				}
+			}
+		}
+		copy(t.dst[(i*t.heads+h)*hd:(i*t.heads+h+1)*hd], acc)
+	}
+}
+
+// Attention sets dst [n, Heads·HeadDim] to causal softmax attention of q
+// over layer's cache: token i sees positions 0..b.Pos[i] of sequence
+// b.Seq[i], only the Window most recent of them when Window > 0. Scores
+// are Scale·q·k, then cap·tanh(s/cap) when SoftCap > 0. Query head h reads
+// KV head h/(Heads/KVHeads).
+func (b *Backend) Attention(dst, q *kernels.Tensor, c *kernels.KVCache, layer int, bt *kernels.Batch, p kernels.AttentionParams) {
+	b.lock()
+	defer b.mu.Unlock()
+	qs := f32Of(q, "Attention", "q")
+	ds := f32Of(dst, "Attention", "dst")
+	n := len(bt.Pos)
+	if p.Heads <= 0 || p.KVHeads <= 0 || p.Heads%p.KVHeads != 0 || p.KVHeads*p.HeadDim != c.KVDim {
+		panic(fmt.Sprintf("cpu: Attention: %d heads, %d KV heads of %d for a cache of width %d", p.Heads, p.KVHeads, p.HeadDim, c.KVDim))
+	}
+	if len(qs) != n*p.Heads*p.HeadDim || len(ds) != len(qs) {
+		panic(fmt.Sprintf("cpu: Attention: q %v, dst %v for %d tokens of %d×%d", q, dst, n, p.Heads, p.HeadDim))
+	}
+	checkBatch("Attention", c, layer, bt, n)
+	t := &b.attn
+	*t = attentionTask{q: qs, dst: ds, k: c.K[layer].Data, v: c.V[layer].Data, f16: c.Type == gguf.TypeF16,
+		heads: p.Heads, group: p.Heads / p.KVHeads, hd: p.HeadDim, kvDim: c.KVDim, ctx: c.Ctx,
+		scale: p.Scale, softCap: p.SoftCap, window: p.Window, b: bt}
+	b.workerScratch(2*p.HeadDim + c.Ctx)
+	t.scratch = b.scratch
+	b.pool.run(t, n*p.Heads, 1)
+	*t = attentionTask{}
+}

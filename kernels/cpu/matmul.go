@@ -1,0 +1,161 @@
+package cpu
+
+import (
+	"fmt"
+
+	"github.com/openweights/owl/gguf"
+	"github.com/openweights/owl/kernels"
+)
+
+// convTask converts rows of activations to a dot type: to bytes with
+// from, or (widen) to float32 values rounded through binary16.
+type convTask struct {
+	src   []float32
+	cols  int
+	dst   []byte
+	rb    int
+	from  func(dst []byte, src []float32)
+	widen []float32 // when set, round through binary16 (bf16) into it
+	bf16  bool
+}
+
+func (c *convTask) do(_, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		x := c.src[i*c.cols : (i+1)*c.cols]
+		if c.widen == nil {
+			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
+			continue
+		}
+		y := c.widen[i*c.cols : (i+1)*c.cols]
+		if c.bf16 {
+			for j, v := range x {
+				y[j] = bf16(gguf.Float32ToBF16(v))
+			}
+			continue
+		}
+		for j, v := range x {
+			y[j] = f16Table[gguf.Float32ToHalf(v)]
+		}
+	}
+}
+
+// matmulTask computes dst[i, r] = w[r]·x[i] over tiles of wTile rows of w
+// by xTile rows of x; item k is tile (k/tilesX, k%tilesX), so consecutive
+// items share their rows of w.
+type matmulTask struct {
+	w      []byte
+	wrb    int
+	rows   int
+	x      []byte // x in the dot type, xrb bytes a row
+	xrb    int
+	xf     []float32 // or x widened to float32 (F16 and BF16 weights)
+	wtype  gguf.Type
+	rowBuf [][]float32 // per-worker row of w widened to float32
+	n      int
+	cols   int
+	dst    []float32
+	dot    func(n int, w, x []byte) float32
+	wTile  int
+	xTile  int
+	tilesX int
+}
+
+func (m *matmulTask) do(w, lo, hi int) {
+	for k := lo; k < hi; k++ {
+		r0 := k / m.tilesX * m.wTile
+		i0 := k % m.tilesX * m.xTile
+		r1 := min(r0+m.wTile, m.rows)
+		i1 := min(i0+m.xTile, m.n)
+		for r := r0; r < r1; r++ {
+			wr := m.w[r*m.wrb : (r+1)*m.wrb]
+			if m.xf != nil {
+				// Widened once per tile row; dotF32s adds in dotF16's and
+				// dotBF16's order, so the sums are theirs exactly.
+				wf := m.rowBuf[w][:m.cols]
+				widen(m.wtype, wf, wr)
+				for i := i0; i < i1; i++ {
+					m.dst[i*m.rows+r] = dotF32s(wf, m.xf[i*m.cols:(i+1)*m.cols])
+				}
+				continue
+			}
+			for i := i0; i < i1; i++ {
+				m.dst[i*m.rows+r] = m.dot(m.cols, wr, m.x[i*m.xrb:(i+1)*m.xrb])
+			}
+		}
+	}
+}
+
+// MatMul sets dst[n, r] = Σ_c x[n, c]·w[r, c]. x (F32) is converted once to
+// w's dot type, as ggml does; then each output is one VecDot. Few rows of x
+// (decoding) are split over rows of w; many rows over tiles of both.
+func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
+	b.lock()
+	defer b.mu.Unlock()
+	tr := traits[w.Type]
+	if tr == nil {
+		panic(fmt.Sprintf("cpu: MatMul: weight type %v not supported", w.Type))
+	}
+	cols, rows := w.Cols(), w.Rows()
+	xs := f32Of(x, "MatMul", "x")
+	ds := f32Of(dst, "MatMul", "dst")
+	if x.Cols() != cols {
+		panic(fmt.Sprintf("cpu: MatMul: x %v and w %v differ in row length", x, w))
+	}
+	n := x.Rows()
+	if len(ds) != n*rows {
+		panic(fmt.Sprintf("cpu: MatMul: dst %v, want %d×%d", dst, n, rows))
+	}
+	wrb := w.RowBytes()
+	if len(w.Data) < rows*wrb {
+		panic(fmt.Sprintf("cpu: MatMul: w %v has %d bytes", w, len(w.Data)))
+	}
+	if n == 0 || rows == 0 {
+		return
+	}
+
+	m := &b.mm
+	*m = matmulTask{w: w.Data, wrb: wrb, rows: rows, n: n, cols: cols, dst: ds, dot: tr.VecDot}
+	switch {
+	case w.Type == gguf.TypeF16 || w.Type == gguf.TypeBF16:
+		// x rounded to the weight type but kept as float32, and each row
+		// of w widened once per tile: the F16/BF16 dot's sums without
+		// converting every element for every product.
+		if len(b.xf) < n*cols {
+			b.xf = make([]float32, n*cols)
+		}
+		m.xf, m.wtype = b.xf[:n*cols], w.Type
+		b.workerScratch(cols)
+		m.rowBuf = b.scratch
+		b.conv = convTask{src: xs, cols: cols, widen: m.xf, bf16: w.Type == gguf.TypeBF16}
+		b.pool.run(&b.conv, n, grainFor(cols))
+	case tr.FromFloat == nil:
+		m.x, m.xrb = f32Bytes(xs), 4*cols
+	default:
+		rs, ok := tr.VecDotType.RowSize(int64(cols))
+		if !ok {
+			panic(fmt.Sprintf("cpu: MatMul: %d columns do not fit %v blocks", cols, tr.VecDotType))
+		}
+		m.xrb = int(rs)
+		if len(b.xq) < n*m.xrb {
+			b.xq = make([]byte, n*m.xrb)
+		}
+		m.x = b.xq[:n*m.xrb]
+		b.conv = convTask{src: xs, cols: cols, dst: m.x, rb: m.xrb, from: tr.FromFloat}
+		b.pool.run(&b.conv, n, grainFor(cols))
+	}
+
+	if n <= 3 {
+		// Decoding: every row of w is read once and dotted with the few x
+		// rows; chunks of w rows keep all workers busy.
+		m.xTile, m.tilesX = n, 1
+		m.wTile = min(max((rows+8*b.threads-1)/(8*b.threads), 4), 256)
+	} else {
+		m.xTile = min(n, 64)
+		m.tilesX = (n + m.xTile - 1) / m.xTile
+		m.wTile = 16
+	}
+	tiles := (rows + m.wTile - 1) / m.wTile * m.tilesX
+	b.pool.run(m, tiles, 1)
+	*m = matmulTask{}
+	b.conv = convTask{}
+}

@@ -1,0 +1,140 @@
+package cpu
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/openweights/owl/kernels"
+)
+
+// Rotary position embedding as ggml_rope_ext computes it on the CPU: per
+// token a cache of (cos, sin) pairs whose angle starts at the position and
+// is multiplied by theta_scale = base^(-2/n_dims) pair after pair in
+// float32, with YaRN's ramp between interpolated and extrapolated angles.
+
+func logf(x float32) float32 { return float32(math.Log(float64(x))) }
+
+// yarnCorrDim is ggml_rope_yarn_corr_dim: the dimension at which n_rot
+// rotations fit in the original context.
+func yarnCorrDim(nDims, nCtxOrig int, nRot, base float32) float32 {
+	return float32(nDims) * logf(float32(nCtxOrig)/(nRot*2*float32(math.Pi))) / (2 * logf(base))
+}
+
+// yarnCorrDims is ggml_rope_yarn_corr_dims.
+func yarnCorrDims(nDims, nCtxOrig int, base, betaFast, betaSlow float32) [2]float32 {
+	start := float32(math.Floor(float64(yarnCorrDim(nDims, nCtxOrig, betaFast, base))))
+	end := float32(math.Ceil(float64(yarnCorrDim(nDims, nCtxOrig, betaSlow, base))))
+	return [2]float32{cmax(0, start), cmin(float32(nDims-1), end)}
+}
+
+// cmax and cmin are C's MAX and MIN macros.
+func cmax(a, b float32) float32 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+func cmin(a, b float32) float32 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
+func yarnRamp(low, high float32, i0 int) float32 {
+	y := (float32(i0/2) - low) / cmax(0.001, high-low)
+	return 1 - cmin(1, cmax(0, y))
+}
+
+// ropeYarn is ggml's rope_yarn: the cos and sin of pair i0's angle.
+func ropeYarn(thetaExtrap, freqScale float32, corr [2]float32, i0 int, extFactor, mscale float32) (c, s float32) {
+	thetaInterp := freqScale * thetaExtrap
+	theta := thetaInterp
+	if extFactor != 0 {
+		rampMix := yarnRamp(corr[0], corr[1], i0) * extFactor
+		theta = float32(thetaInterp*(1-rampMix)) + float32(thetaExtrap*rampMix)
+		mscale *= 1 + float32(0.1*logf(1/freqScale))
+	}
+	return float32(math.Cos(float64(theta))) * mscale, float32(math.Sin(float64(theta))) * mscale
+}
+
+type ropeTask struct {
+	x          []float32
+	pos        []int32
+	heads, hd  int
+	dims       int
+	neox       bool
+	thetaScale float32
+	freqScale  float32
+	factors    []float32
+	corr       [2]float32
+	extFactor  float32
+	attnFactor float32
+	scratch    [][]float32
+}
+
+func (t *ropeTask) do(w, lo, hi int) {
+	cache := t.scratch[w][:t.dims]
+	half := t.dims / 2
+	for i := lo; i < hi; i++ {
+		theta := float32(t.pos[i])
+		for i0 := 0; i0 < t.dims; i0 += 2 {
+			ff := float32(1)
+			if t.factors != nil {
+				ff = t.factors[i0/2]
+			}
+			cache[i0], cache[i0+1] = ropeYarn(theta/ff, t.freqScale, t.corr, i0, t.extFactor, t.attnFactor)
+			theta *= t.thetaScale
+		}
+		for h := 0; h < t.heads; h++ {
+			row := t.x[(i*t.heads+h)*t.hd : (i*t.heads+h+1)*t.hd]
+			for i0 := 0; i0 < t.dims; i0 += 2 {
+				c, s := cache[i0], cache[i0+1]
+				a, b := i0, i0+1
+				if t.neox {
+					a, b = i0/2, i0/2+half
+				}
+				x0, x1 := row[a], row[b]
+				row[a] = float32(x0*c) - float32(x1*s)
+				row[b] = float32(x0*s) + float32(x1*c)
+			}
+		}
+	}
+}
+
+// Rope rotates x [n, Heads·HeadDim] in place; pos[i] is row i's position.
+// A zero FreqScale or AttnFactor means 1.
+func (b *Backend) Rope(x *kernels.Tensor, pos []int32, p kernels.RopeParams) {
+	b.lock()
+	defer b.mu.Unlock()
+	xs := f32Of(x, "Rope", "x")
+	if p.Heads <= 0 || p.HeadDim <= 0 || p.Dims <= 0 || p.Dims > p.HeadDim || p.Dims%2 != 0 {
+		panic(fmt.Sprintf("cpu: Rope: heads %d, head size %d, rotated dims %d", p.Heads, p.HeadDim, p.Dims))
+	}
+	if len(xs) != len(pos)*p.Heads*p.HeadDim {
+		panic(fmt.Sprintf("cpu: Rope: x %v for %d positions of %d×%d", x, len(pos), p.Heads, p.HeadDim))
+	}
+	if p.FreqFactors != nil && len(p.FreqFactors) < p.Dims/2 {
+		panic(fmt.Sprintf("cpu: Rope: %d frequency factors for %d dims", len(p.FreqFactors), p.Dims))
+	}
+	t := &b.rope
+	*t = ropeTask{
+		x: xs, pos: pos, heads: p.Heads, hd: p.HeadDim, dims: p.Dims, neox: p.NeoX,
+		thetaScale: float32(math.Pow(float64(p.Base), float64(float32(-2)/float32(p.Dims)))),
+		freqScale:  p.FreqScale, factors: p.FreqFactors, extFactor: p.ExtFactor, attnFactor: p.AttnFactor,
+	}
+	if t.freqScale == 0 {
+		t.freqScale = 1
+	}
+	if t.attnFactor == 0 {
+		t.attnFactor = 1
+	}
+	if t.extFactor != 0 {
+		t.corr = yarnCorrDims(p.Dims, p.OrigCtx, p.Base, p.BetaFast, p.BetaSlow)
+	}
+	b.workerScratch(p.Dims)
+	t.scratch = b.scratch
+	b.pool.run(t, len(pos), grainFor(p.Heads*p.HeadDim))
+	*t = ropeTask{}
+}
