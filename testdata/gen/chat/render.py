@@ -5,7 +5,8 @@ Writes the expected outputs that tokenizer/chat's Go tests compare against,
 byte for byte: tokenizer/chat/testdata/golden/<template>.json, one file per
 template, holding for every conversation in
 tokenizer/chat/testdata/conversations/ either the rendered prompt or the
-error Python raised.
+error Python raised; and tokenizer/chat/testdata/snippets/expected.json, the
+same for the small templates in snippets/cases.json.
 
 Templates: every *.jinja under ../shared/testdata/templates (real models'),
 every *.jinja under tokenizer/chat/testdata/templates (owl's test templates),
@@ -145,9 +146,10 @@ ARGS_MARKER = '"argument_needle":'
 
 
 class ProbeUndefined(jinja2.ChainableUndefined):
-    """Probes ignore undefined variables, as owl's Go engine does: a probe
-    asks what form of a value a template can take, and must not depend on
-    the serving code's extra arguments (Firefunction's `functions`)."""
+    """Probes ignore undefined variables, as owl's probe helpers
+    (tokenizer/chat/pyops.go) do: a probe asks what form of a value a
+    template can take, and must not depend on the serving code's extra
+    arguments (Firefunction's `functions`)."""
 
     def __add__(self, other):
         return "" if isinstance(other, jinja2.Undefined) else str(other)
@@ -261,6 +263,33 @@ def templates():
     return out
 
 
+SNIPPETS = PKG / "testdata" / "snippets"
+
+
+def render_snippets(env) -> None:
+    """Render the small templates in snippets/cases.json, each alone with the
+    file's context and no messages: they pin down Jinja2's semantics where
+    owl's engine needs help (Markup, Python's +, undefined values,
+    generators) and are written to snippets/expected.json."""
+    spec = json.loads((SNIPPETS / "cases.json").read_text(encoding="utf-8"))
+    out = []
+    for case in spec["cases"]:
+        ctx = {"messages": [], "add_generation_prompt": False, "bos_token": "", "eos_token": ""}
+        ctx.update(copy.deepcopy(spec["context"]))
+        res = {"name": case["name"], "template": case["template"]}
+        try:
+            res["output"] = env.from_string(case["template"]).render(**ctx)
+        except RaisedByTemplate as e:
+            res["error"] = {"type": "raise_exception", "message": e.message}
+        except Exception as e:
+            res["error"] = {"type": type(e).__name__, "message": str(e)}
+        out.append(res)
+    with open(SNIPPETS / "expected.json", "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+    print(f"snippets: {len(out)} cases, {sum('error' in c for c in out)} errors")
+
+
 def main() -> int:
     env = make_env()
     convs = {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(CONVERSATIONS.glob("*.json"))}
@@ -294,6 +323,7 @@ def main() -> int:
             f.write("\n")
         errs = sum("error" in c for c in cases)
         print(f"{name}: {len(cases)} cases, {errs} errors, caps {caps}")
+    render_snippets(env)
     return 0
 
 
