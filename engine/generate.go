@@ -40,6 +40,10 @@ type Timings struct {
 	GenTokens       int     `json:"predicted_n"`
 	GenMS           float64 `json:"predicted_ms"`
 	GenPerSecond    float64 `json:"predicted_per_second"`
+	// CachedTokens are prompt tokens whose keys and values were reused
+	// from an earlier request (the Scheduler's prefix reuse); PromptTokens
+	// counts only those evaluated.
+	CachedTokens int `json:"cache_n"`
 }
 
 // Generate evaluates prompt in sequence seq of s (from an empty cache) and

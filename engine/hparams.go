@@ -26,10 +26,20 @@ type HParams struct {
 	RopeBase  float32
 	RopeScale float32 // frequency scale: 1/rope.scaling.factor for linear scaling
 	RopeNeoX  bool
+	// RopeScaling is rope.scaling.type: "linear" (also when absent), "none",
+	// "yarn" or "longrope".
+	RopeScaling string
+	// YaRN extension (ggml_rope_ext's ext_factor, attn_factor and n_ctx_orig):
+	// ExtFactor is 1 under YaRN scaling, else 0; AttnFactor multiplies the
+	// rotation (YaRN's magnitude correction times rope.scaling.attn_factor).
+	RopeExtFactor  float32
+	RopeAttnFactor float32
+	RopeOrigCtx    int // rope.scaling.original_context_length, else CtxTrain
 
-	// Sliding-window attention (Gemma 3): window size and which layers use it.
-	Window    int
-	SWALayers []bool
+	// Interleaved sliding-window attention (Gemma 3): the window, which
+	// layers use it (nil: none) and the rope base of those layers.
+	Window      int
+	SWALayers   []bool
 	RopeBaseSWA float32
 }
 
@@ -98,6 +108,9 @@ func readHParams(f *gguf.File) (*HParams, error) {
 	if h.HeadDim, err = m.intOr("attention.key_length", h.Embd/h.Heads); err != nil {
 		return nil, err
 	}
+	if h.HeadDim <= 0 || h.FF <= 0 {
+		return nil, fmt.Errorf("engine: implausible model shape: head size %d, feed-forward size %d", h.HeadDim, h.FF)
+	}
 	if h.HeadDimV, err = m.intOr("attention.value_length", h.HeadDim); err != nil {
 		return nil, err
 	}
@@ -110,27 +123,113 @@ func readHParams(f *gguf.File) (*HParams, error) {
 	if h.RopeDims, err = m.intOr("rope.dimension_count", h.HeadDim); err != nil {
 		return nil, err
 	}
-	if h.RopeDims > h.HeadDim || h.RopeDims%2 != 0 {
+	if h.RopeDims <= 0 || h.RopeDims > h.HeadDim || h.RopeDims%2 != 0 {
 		return nil, fmt.Errorf("engine: %s = %d does not fit head size %d", f.ArchKey("rope.dimension_count"), h.RopeDims, h.HeadDim)
 	}
 	if h.RopeBase, err = m.floatOr("rope.freq_base", 10000); err != nil {
 		return nil, err
 	}
-	h.RopeScale = 1
-	scaling, _ := f.String(f.ArchKey("rope.scaling.type"))
-	factor, err := m.floatOr("rope.scaling.factor", 0)
-	if err != nil {
+	if err := readRopeScaling(f, h); err != nil {
 		return nil, err
-	}
-	if scaling == "" || scaling == "linear" {
-		if factor > 0 {
-			h.RopeScale = 1 / factor
-		}
-	} else if scaling != "none" {
-		return nil, fmt.Errorf("engine: %s %q is not supported", f.ArchKey("rope.scaling.type"), scaling)
 	}
 	if math.IsNaN(float64(h.RopeBase)) || h.RopeBase <= 0 {
 		return nil, fmt.Errorf("engine: %s = %g is not a valid base", f.ArchKey("rope.freq_base"), h.RopeBase)
 	}
 	return h, nil
+}
+
+// readRopeScaling reads rope.scaling.* as llama.cpp's hparams and context
+// setup do: a linear factor divides positions; YaRN adds its ramp (ext
+// factor 1) and a magnitude correction that ggml's rope_yarn multiplies
+// back; LongRoPE (Phi-3) scales through per-pair factor tensors, which the
+// architecture loads; rope.scaling.attn_factor multiplies the rotation.
+func readRopeScaling(f *gguf.File, h *HParams) error {
+	m := meta{f}
+	typeKey := f.ArchKey("rope.scaling.type")
+	h.RopeScaling = "linear"
+	if s, err := f.String(typeKey); err == nil {
+		h.RopeScaling = s
+	} else if !errors.Is(err, gguf.ErrKeyNotFound) {
+		return err
+	}
+	factor, err := m.floatOr("rope.scaling.factor", 0)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(float64(factor)) || factor < 0 {
+		return fmt.Errorf("engine: %s = %g is not a valid factor", f.ArchKey("rope.scaling.factor"), factor)
+	}
+	h.RopeScale = 1
+	if factor != 0 {
+		h.RopeScale = 1 / factor
+	}
+	if h.RopeOrigCtx, err = m.intOr("rope.scaling.original_context_length", h.CtxTrain); err != nil {
+		return err
+	}
+	if h.RopeOrigCtx <= 0 {
+		return fmt.Errorf("engine: %s = %d", f.ArchKey("rope.scaling.original_context_length"), h.RopeOrigCtx)
+	}
+	h.RopeAttnFactor = 1
+	switch h.RopeScaling {
+	case "linear", "longrope":
+	case "none":
+		h.RopeScale = 1
+	case "yarn":
+		// llama_context: attn_factor = mscale(f) / (1 + 0.1·ln f), with
+		// f = 1/freq_scale, in float32.
+		h.RopeExtFactor = 1
+		lnf := float32(math.Log(float64(1 / h.RopeScale)))
+		if lnf > 0 {
+			h.RopeAttnFactor = float32(0.1*lnf) + 1
+		}
+		h.RopeAttnFactor *= 1 / (1 + float32(0.1*lnf))
+	default:
+		return fmt.Errorf("engine: %s %q is not supported (linear, none, yarn, longrope)", typeKey, h.RopeScaling)
+	}
+	attn, err := m.floatOr("rope.scaling.attn_factor", 1)
+	if err != nil {
+		return err
+	}
+	if math.IsNaN(float64(attn)) || attn <= 0 {
+		return fmt.Errorf("engine: %s = %g is not a valid factor", f.ArchKey("rope.scaling.attn_factor"), attn)
+	}
+	h.RopeAttnFactor *= attn
+	return nil
+}
+
+// readSlidingWindow reads interleaved sliding-window attention as llama.cpp
+// loads it for Gemma 3: attention.sliding_window (absent or 0: none), then
+// attention.sliding_window_pattern, either one bool per layer or a period n
+// (every n-th layer global, the others windowed; 0: all windowed; period
+// when absent), and rope.freq_base_swa (10000 when absent) for the windowed
+// layers.
+func readSlidingWindow(f *gguf.File, h *HParams, period int) error {
+	m := meta{f}
+	var err error
+	if h.Window, err = m.intOr("attention.sliding_window", 0); err != nil || h.Window == 0 {
+		return err
+	}
+	patternKey := f.ArchKey("attention.sliding_window_pattern")
+	h.SWALayers = make([]bool, h.Layers)
+	if v, ok := f.Lookup(patternKey); ok && v.Type == gguf.ValueArray {
+		flags, ok := v.Data.([]bool)
+		if !ok || len(flags) != h.Layers {
+			return fmt.Errorf("engine: %s: want %d bools (one per layer) or a period", patternKey, h.Layers)
+		}
+		copy(h.SWALayers, flags)
+	} else {
+		if period, err = m.intOr("attention.sliding_window_pattern", period); err != nil {
+			return err
+		}
+		for i := range h.SWALayers {
+			h.SWALayers[i] = period == 0 || i%period < period-1
+		}
+	}
+	if h.RopeBaseSWA, err = m.floatOr("rope.freq_base_swa", 10000); err != nil {
+		return err
+	}
+	if math.IsNaN(float64(h.RopeBaseSWA)) || h.RopeBaseSWA <= 0 {
+		return fmt.Errorf("engine: %s = %g is not a valid base", f.ArchKey("rope.freq_base_swa"), h.RopeBaseSWA)
+	}
+	return nil
 }

@@ -23,7 +23,11 @@ type Model interface {
 
 // architectures maps general.architecture to its loader.
 var architectures = map[string]func(f *gguf.File, be kernels.Backend) (Model, error){
-	"llama": loadLlama,
+	"llama":  loadLlama,
+	"qwen2":  loadQwen2,
+	"qwen3":  loadQwen3,
+	"phi3":   loadPhi3,
+	"gemma3": loadGemma3,
 }
 
 // Architectures lists the supported general.architecture values.

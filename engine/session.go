@@ -24,6 +24,7 @@ type Session struct {
 	lens   []int // tokens cached per sequence
 	batch  kernels.Batch
 	logits []float32
+	seen   []bool // EvalBatch's per-sequence scratch
 }
 
 // NewSession allocates a cache of cacheType (F16 or F32) for seqs
@@ -109,4 +110,96 @@ func (s *Session) fill(seq int, chunk []int32, all, last bool) *kernels.Batch {
 		b.Logits = append(b.Logits, all || (last && i == n-1))
 	}
 	return b
+}
+
+// LogitsMode says which of a part's tokens EvalBatch returns logits for.
+type LogitsMode uint8
+
+const (
+	LogitsNone LogitsMode = iota // none: a prompt chunk with more to come
+	LogitsLast                   // the last token's: decoding, or a prompt's end
+	LogitsAll                    // every token's: prompt logprobs
+)
+
+// SeqTokens is one sequence's share of a multi-sequence batch.
+type SeqTokens struct {
+	Seq    int
+	Tokens []int32
+	Logits LogitsMode
+}
+
+// EvalBatch appends each part's tokens to its sequence in a single forward
+// pass, so the weights are read once for all of them, and returns the
+// wanted logits, Vocab floats per row: parts in order, each part's rows in
+// token order. A sequence may appear in one part only, and the parts hold
+// at most MaxBatch tokens together. The returned slice is reused by the
+// next call. Rows are computed independently, so a sequence's logits do
+// not depend on what else shares the batch.
+func (s *Session) EvalBatch(parts []SeqTokens) ([]float32, error) {
+	vocab := s.Model.HParams().Vocab
+	if cap(s.seen) < len(s.lens) {
+		s.seen = make([]bool, len(s.lens))
+	}
+	seen := s.seen[:len(s.lens)]
+	clear(seen)
+	total, rows := 0, 0
+	for _, p := range parts {
+		if p.Seq < 0 || p.Seq >= len(s.lens) {
+			return nil, fmt.Errorf("engine: sequence %d of %d", p.Seq, len(s.lens))
+		}
+		if seen[p.Seq] {
+			return nil, fmt.Errorf("engine: sequence %d twice in one batch", p.Seq)
+		}
+		seen[p.Seq] = true
+		if len(p.Tokens) == 0 {
+			return nil, fmt.Errorf("engine: no tokens for sequence %d", p.Seq)
+		}
+		if n := s.lens[p.Seq] + len(p.Tokens); n > s.Ctx {
+			return nil, fmt.Errorf("engine: sequence %d: %d cached + %d new tokens exceed the context of %d by %d: %w",
+				p.Seq, s.lens[p.Seq], len(p.Tokens), s.Ctx, n-s.Ctx, ErrContextFull)
+		}
+		for _, t := range p.Tokens {
+			if t < 0 || int(t) >= vocab {
+				return nil, fmt.Errorf("engine: token id %d outside the vocabulary of %d", t, vocab)
+			}
+		}
+		total += len(p.Tokens)
+		switch p.Logits {
+		case LogitsNone:
+		case LogitsLast:
+			rows++
+		case LogitsAll:
+			rows += len(p.Tokens)
+		default:
+			return nil, fmt.Errorf("engine: logits mode %d", p.Logits)
+		}
+	}
+	if total == 0 {
+		return nil, errors.New("engine: EvalBatch of no tokens")
+	}
+	if total > MaxBatch {
+		return nil, fmt.Errorf("engine: batch of %d tokens exceeds %d", total, MaxBatch)
+	}
+	b := &s.batch
+	b.Tokens, b.Pos, b.Seq, b.Logits = b.Tokens[:0], b.Pos[:0], b.Seq[:0], b.Logits[:0]
+	for _, p := range parts {
+		n := len(p.Tokens)
+		b.Tokens = append(b.Tokens, p.Tokens...)
+		for i := range n {
+			b.Pos = append(b.Pos, int32(s.lens[p.Seq]+i))
+			b.Seq = append(b.Seq, int32(p.Seq))
+			b.Logits = append(b.Logits, p.Logits == LogitsAll || (p.Logits == LogitsLast && i == n-1))
+		}
+	}
+	if cap(s.logits) < rows*vocab {
+		s.logits = make([]float32, rows*vocab)
+	}
+	out := s.logits[:rows*vocab]
+	if err := s.Model.Forward(b, s.Cache, out); err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		s.lens[p.Seq] += len(p.Tokens)
+	}
+	return out, nil
 }

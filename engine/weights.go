@@ -32,6 +32,42 @@ func (w *weights) optional(name string, shape ...int) *kernels.Tensor {
 	return t
 }
 
+// vec loads a vector the kernels read as float32 (norm weights, biases):
+// it must be F32, as converters write them.
+func (w *weights) vec(name string, n int) *kernels.Tensor {
+	return w.f32(w.get(name, n), name)
+}
+
+// optionalVec is vec for a vector that may be absent (nil then).
+func (w *weights) optionalVec(name string, n int) *kernels.Tensor {
+	return w.f32(w.optional(name, n), name)
+}
+
+func (w *weights) f32(t *kernels.Tensor, name string) *kernels.Tensor {
+	if t != nil && t.Type != gguf.TypeF32 && w.err == nil {
+		w.err = fmt.Errorf("engine: tensor %q has type %s, want F32", name, t.Type)
+	}
+	if w.err != nil {
+		return nil
+	}
+	return t
+}
+
+// hostFloats copies an optional F32 vector of n elements to the host (rope
+// frequency factors, which the kernels take as a slice); nil when absent.
+func (w *weights) hostFloats(name string, n int) []float32 {
+	t := w.optionalVec(name, n)
+	if t == nil {
+		return nil
+	}
+	out := make([]float32, n)
+	if err := w.be.ToHost(out, t); err != nil {
+		w.err = fmt.Errorf("engine: tensor %q: %w", name, err)
+		return nil
+	}
+	return out
+}
+
 func (w *weights) load(name string, shape []int, required bool) (*kernels.Tensor, bool) {
 	if w.err != nil {
 		return nil, false
