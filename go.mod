@@ -3,10 +3,19 @@ module github.com/openweights/owl
 go 1.27.3
 
 require (
-	github.com/ardanlabs/jinja v1.12.0 // indirect
-	github.com/dlclark/regexp2 v1.12.0 // indirect
-	github.com/ebitengine/purego v0.11.3 // indirect
-	github.com/stretchr/testify v1.12.1 // indirect
-	github.com/x448/float16 v0.8.4 // indirect
+	github.com/ardanlabs/jinja v1.12.0
+	github.com/dlclark/regexp2 v1.12.0
+	github.com/prometheus/client_golang v1.25.0
+	github.com/x448/float16 v0.8.4
+)
+
+require (
+	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/cespare/xxhash/v2 v2.3.0 // indirect
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	github.com/prometheus/common v0.72.0 // indirect
+	github.com/prometheus/procfs v0.22.0 // indirect
 	golang.org/x/sys v0.50.0 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
 )

@@ -309,6 +309,18 @@ type refYaRN struct{ origCtx int }
 // weights in f dequantized.
 func refForward(t *testing.T, f *gguf.File, c refConfig, tokens []int32) [][]float64 {
 	t.Helper()
+	return refRun(t, f, c, tokens).logits
+}
+
+// refOutputs are the reference's outputs for each token: the logits, the
+// final hidden state (after the output norm) and the residual stream
+// before that norm.
+type refOutputs struct {
+	logits, hidden, residual [][]float64
+}
+
+func refRun(t *testing.T, f *gguf.File, c refConfig, tokens []int32) refOutputs {
+	t.Helper()
 	mat := func(name string) [][]float64 {
 		info, data, err := f.Tensor(name)
 		if err != nil {
@@ -462,7 +474,7 @@ func refForward(t *testing.T, f *gguf.File, c refConfig, tokens []int32) [][]flo
 
 	keys := make([][][]float64, c.layers) // [layer][pos]
 	vals := make([][][]float64, c.layers)
-	var logits [][]float64
+	var res refOutputs
 	for pos, tok := range tokens {
 		x := slices.Clone(emb[tok])
 		if c.embScale != 0 {
@@ -531,15 +543,18 @@ func refForward(t *testing.T, f *gguf.File, c refConfig, tokens []int32) [][]flo
 				x[i] += d[i]
 			}
 		}
-		lg := matVec(out, rms(x, outNorm), outBias)
+		hidden := rms(x, outNorm)
+		lg := matVec(out, hidden, outBias)
 		if c.softCap > 0 {
 			for i := range lg {
 				lg[i] = c.softCap * math.Tanh(lg[i]/c.softCap)
 			}
 		}
-		logits = append(logits, lg)
+		res.logits = append(res.logits, lg)
+		res.hidden = append(res.hidden, hidden)
+		res.residual = append(res.residual, x)
 	}
-	return logits
+	return res
 }
 
 func perLayer[T any](n int, v T) []T {

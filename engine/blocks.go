@@ -168,16 +168,29 @@ type outputHead struct {
 }
 
 // decoder is what every architecture holds: hyperparameters, backend,
-// token embedding, output head and scratch tensors.
+// token embedding, output head and scratch tensors, and the
+// architecture's own graph.
 type decoder struct {
 	hp      *HParams
 	be      kernels.Backend
 	tokEmbd *kernels.Tensor
 	head    outputHead
 	act     activations
+	// run takes a batch from its token ids through every layer, leaving
+	// the residual stream in the returned pass's x; the architecture sets
+	// it, and Forward and Hidden finish the pass.
+	run func(b *kernels.Batch, cache *kernels.KVCache) *pass
 }
 
 func (d *decoder) HParams() *HParams { return d.hp }
+
+func (d *decoder) Forward(b *kernels.Batch, cache *kernels.KVCache, logits []float32) error {
+	return d.run(b, cache).output(&d.head, logits)
+}
+
+func (d *decoder) Hidden(b *kernels.Batch, cache *kernels.KVCache, hidden []float32) error {
+	return d.run(b, cache).hidden(&d.head, hidden)
+}
 
 // loadDecoder loads the token embedding (whose rows set the vocabulary
 // size) and the output head: output_norm and output.weight, or the
@@ -269,9 +282,9 @@ func (p *pass) ffn(ly *ffnLayer, gelu bool) {
 	p.project(p.h, ly.down, ly.bDown, p.gate)
 }
 
-// output applies the final norm and the output projection to the rows of
-// x whose logits are wanted, and copies the logits to the host.
-func (p *pass) output(o *outputHead, logits []float32) error {
+// normedRows applies the final norm to the rows of x whose outputs are
+// wanted, gathered into a scratch tensor; nil when none is.
+func (p *pass) normedRows(o *outputHead) *kernels.Tensor {
 	be, a := p.be, p.a
 	a.want = logitRows(a.want, p.b)
 	k := len(a.want)
@@ -281,6 +294,27 @@ func (p *pass) output(o *outputHead, logits []float32) error {
 	rows := a.tensor(bufOutRows, k, p.x.Cols())
 	be.GetRows(rows, p.x, a.want)
 	be.RMSNorm(rows, rows, o.norm, p.hp.NormEps)
+	return rows
+}
+
+// hidden copies the wanted rows' final hidden states, normed, to the host.
+func (p *pass) hidden(o *outputHead, dst []float32) error {
+	rows := p.normedRows(o)
+	if rows == nil {
+		return nil
+	}
+	return p.be.ToHost(dst[:rows.Elements()], rows)
+}
+
+// output applies the final norm and the output projection to the rows of
+// x whose logits are wanted, and copies the logits to the host.
+func (p *pass) output(o *outputHead, logits []float32) error {
+	be, a := p.be, p.a
+	rows := p.normedRows(o)
+	if rows == nil {
+		return nil
+	}
+	k := rows.Rows()
 	out := a.tensor(bufLogits, k, o.proj.Rows())
 	p.project(out, o.proj, o.bias, rows)
 	dst := logits[:k*o.proj.Rows()]

@@ -45,6 +45,7 @@ func loadGemma3(f *gguf.File, be kernels.Backend) (Model, error) {
 	}
 	w := &weights{f: f, be: be}
 	m := &gemma3{decoder: loadDecoder(w, hp)}
+	m.run = m.forward
 	if m.head.softCap, err = (meta{f}).floatOr("final_logit_softcapping", 0); err != nil {
 		return nil, err
 	}
@@ -84,7 +85,8 @@ func loadGemma3(f *gguf.File, be kernels.Backend) (Model, error) {
 	return m, nil
 }
 
-func (m *gemma3) Forward(b *kernels.Batch, cache *kernels.KVCache, logits []float32) error {
+// forward runs b through the embedding and the layers.
+func (m *gemma3) forward(b *kernels.Batch, cache *kernels.KVCache) *pass {
 	hp, be := m.hp, m.be
 	p := m.act.begin(hp, b, cache)
 
@@ -105,5 +107,5 @@ func (m *gemma3) Forward(b *kernels.Batch, cache *kernels.KVCache, logits []floa
 		be.RMSNorm(p.h, p.h, ly.postFFNNorm, hp.NormEps)
 		be.Add(p.x, p.x, p.h)
 	}
-	return p.output(&m.head, logits)
+	return p
 }

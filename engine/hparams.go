@@ -41,6 +41,11 @@ type HParams struct {
 	Window      int
 	SWALayers   []bool
 	RopeBaseSWA float32
+
+	// Pooling is ARCH.pooling_type: how an embedding model pools its
+	// tokens' hidden states (PoolingNone when the key is absent, as for
+	// the decoder models made to generate).
+	Pooling Pooling
 }
 
 // KVDim is the width of one token's keys (and values) in the cache.
@@ -131,6 +136,13 @@ func readHParams(f *gguf.File) (*HParams, error) {
 	}
 	if err := readRopeScaling(f, h); err != nil {
 		return nil, err
+	}
+	pool, err := m.intOr("pooling_type", int(PoolingNone))
+	if err != nil {
+		return nil, err
+	}
+	if h.Pooling = Pooling(pool); h.Pooling < PoolingNone || h.Pooling > PoolingRank {
+		return nil, fmt.Errorf("engine: %s = %d: want 0 (none), 1 (mean), 2 (cls), 3 (last) or 4 (rank)", f.ArchKey("pooling_type"), pool)
 	}
 	if math.IsNaN(float64(h.RopeBase)) || h.RopeBase <= 0 {
 		return nil, fmt.Errorf("engine: %s = %g is not a valid base", f.ArchKey("rope.freq_base"), h.RopeBase)

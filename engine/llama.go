@@ -64,6 +64,7 @@ func newLlama(f *gguf.File, be kernels.Backend, v llamaVariant) (Model, error) {
 	hp.RopeNeoX = v.neox
 	w := &weights{f: f, be: be}
 	m := &llama{decoder: loadDecoder(w, hp)}
+	m.run = m.forward
 	for i := 0; i < hp.Layers; i++ {
 		p := fmt.Sprintf("blk.%d.", i)
 		m.layers = append(m.layers, llamaLayer{
@@ -92,7 +93,8 @@ func newLlama(f *gguf.File, be kernels.Backend, v llamaVariant) (Model, error) {
 	return m, nil
 }
 
-func (m *llama) Forward(b *kernels.Batch, cache *kernels.KVCache, logits []float32) error {
+// forward runs b through the embedding and the layers.
+func (m *llama) forward(b *kernels.Batch, cache *kernels.KVCache) *pass {
 	hp, be := m.hp, m.be
 	p := m.act.begin(hp, b, cache)
 	rope := m.rope
@@ -115,5 +117,5 @@ func (m *llama) Forward(b *kernels.Batch, cache *kernels.KVCache, logits []float
 		p.ffn(&ly.ffn, false)
 		be.Add(p.x, p.x, p.h)
 	}
-	return p.output(&m.head, logits)
+	return p
 }

@@ -19,6 +19,11 @@ type Model interface {
 	// and values to cache, and writes Vocab logits for each token marked in
 	// b.Logits (or for the last token when b.Logits is nil), in order.
 	Forward(b *kernels.Batch, cache *kernels.KVCache, logits []float32) error
+	// Hidden runs b as Forward does but writes, instead of logits, the
+	// final hidden state of the same tokens: Embd floats each, after the
+	// output norm and before the output projection (what embeddings are
+	// pooled from).
+	Hidden(b *kernels.Batch, cache *kernels.KVCache, hidden []float32) error
 }
 
 // architectures maps general.architecture to its loader.

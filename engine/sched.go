@@ -40,6 +40,10 @@ type SchedulerConfig struct {
 	// slot plus chunks of new prompts. ≤ 0 or over MaxBatch means MaxBatch;
 	// at least Slots.
 	BatchTokens int
+	// EmbedSeqs is how many inputs of embedding requests are evaluated
+	// together, each in a sequence of Ctx positions of a KV cache of their
+	// own, allocated at the first Embed; ≤ 0 means 4.
+	EmbedSeqs int
 }
 
 // echoRowsPerStep bounds the prompt positions per step whose logits are
@@ -233,8 +237,9 @@ type SchedStats struct {
 // its cache after its request ends, and a new request goes to the free slot
 // sharing the longest prefix with its prompt, evaluating only the rest.
 //
-// The scheduler owns l.Model while it runs: nothing else may evaluate it.
-// Its methods are safe for concurrent use.
+// Embed runs embedding requests on the same goroutine, in passes and a
+// cache of their own. The scheduler owns l.Model while it runs: nothing
+// else may evaluate it. Its methods are safe for concurrent use.
 type Scheduler struct {
 	l           *Loaded
 	sess        *Session
@@ -245,6 +250,10 @@ type Scheduler struct {
 	echoRows    int // echoRowsPerStep; tests lower it
 	vocab       int // logits per row
 	textVocab   int // tokens the tokenizer knows; logits past it are masked
+	// The embedding cache's backend, element type and sequences.
+	be        kernels.Backend
+	cacheType gguf.Type
+	embedSeqs int
 
 	wake chan struct{} // a request arrived or a ctx was cancelled
 	quit chan struct{}
@@ -256,6 +265,11 @@ type Scheduler struct {
 	busy    int    // slots running a request
 	stats   SchedStats
 
+	// Embedding requests: those waiting for the loop, and how many are
+	// queued or running (bounded as the generation queue is).
+	embedQueue []*embedJob
+	embedOpen  int
+
 	// Owned by the loop goroutine.
 	slots   []slot
 	running []*slot // in admission order: earlier prompts get the step's budget first
@@ -265,6 +279,8 @@ type Scheduler struct {
 	lp      []float32
 	probe   []float32
 	totals  SchedStats
+	emb     *embedder   // nil until the first embedding request
+	embJobs []*embedJob // running, in arrival order
 }
 
 type slot struct {
@@ -342,7 +358,11 @@ func NewScheduler(l *Loaded, be kernels.Backend, cfg SchedulerConfig) (*Schedule
 	if err != nil {
 		return nil, err
 	}
+	if cfg.EmbedSeqs <= 0 {
+		cfg.EmbedSeqs = 4
+	}
 	s := &Scheduler{
+		be: be, cacheType: cfg.CacheType, embedSeqs: cfg.EmbedSeqs,
 		l: l, sess: sess, ctxLen: cfg.Ctx, slotsN: cfg.Slots, queueSize: cfg.QueueSize,
 		batchTokens: cfg.BatchTokens, echoRows: echoRowsPerStep, vocab: hp.Vocab, textVocab: min(hp.Vocab, l.Tokenizer.VocabSize()),
 		wake: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
@@ -449,17 +469,26 @@ func (s *Scheduler) signal() {
 func (s *Scheduler) run() {
 	defer close(s.done)
 	for s.admit() {
-		if len(s.running) == 0 {
+		s.admitEmbeds()
+		if len(s.running) == 0 && len(s.embJobs) == 0 {
 			select {
 			case <-s.wake:
 			case <-s.quit:
 			}
 			continue
 		}
-		s.step()
+		if len(s.running) > 0 {
+			s.step()
+		}
+		if len(s.embJobs) > 0 {
+			s.embedStep()
+		}
 	}
 	for len(s.running) > 0 {
 		s.finish(s.running[0], Event{}, "", ErrClosed)
+	}
+	for len(s.embJobs) > 0 {
+		s.endEmbed(s.embJobs[0], ErrClosed)
 	}
 }
 
@@ -474,6 +503,9 @@ func (s *Scheduler) admit() bool {
 			s.endQueued(j, ErrClosed)
 		}
 		s.pending = nil
+		// Ended by the loop, after it has released s.mu.
+		s.embJobs = append(s.embJobs, s.embedQueue...)
+		s.embedQueue = nil
 		return false
 	}
 	keep := s.pending[:0]

@@ -136,7 +136,22 @@ type SeqTokens struct {
 // next call. Rows are computed independently, so a sequence's logits do
 // not depend on what else shares the batch.
 func (s *Session) EvalBatch(parts []SeqTokens) ([]float32, error) {
-	vocab := s.Model.HParams().Vocab
+	return s.evalBatch(parts, false)
+}
+
+// HiddenBatch is EvalBatch returning, for the same rows, the final hidden
+// states (Model.Hidden: after the output norm) instead of logits, Embd
+// floats per row. The returned slice is reused by the next call.
+func (s *Session) HiddenBatch(parts []SeqTokens) ([]float32, error) {
+	return s.evalBatch(parts, true)
+}
+
+func (s *Session) evalBatch(parts []SeqTokens, hidden bool) ([]float32, error) {
+	hp := s.Model.HParams()
+	vocab, width := hp.Vocab, hp.Vocab
+	if hidden {
+		width = hp.Embd
+	}
 	if cap(s.seen) < len(s.lens) {
 		s.seen = make([]bool, len(s.lens))
 	}
@@ -191,11 +206,15 @@ func (s *Session) EvalBatch(parts []SeqTokens) ([]float32, error) {
 			b.Logits = append(b.Logits, p.Logits == LogitsAll || (p.Logits == LogitsLast && i == n-1))
 		}
 	}
-	if cap(s.logits) < rows*vocab {
-		s.logits = make([]float32, rows*vocab)
+	if cap(s.logits) < rows*width {
+		s.logits = make([]float32, rows*width)
 	}
-	out := s.logits[:rows*vocab]
-	if err := s.Model.Forward(b, s.Cache, out); err != nil {
+	out := s.logits[:rows*width]
+	run := s.Model.Forward
+	if hidden {
+		run = s.Model.Hidden
+	}
+	if err := run(b, s.Cache, out); err != nil {
 		return nil, err
 	}
 	for _, p := range parts {

@@ -20,6 +20,7 @@ type command struct {
 // commands lists every subcommand; each lives in a file named after it.
 var commands = map[string]command{
 	"run":      {summary: "generate text from a prompt, or chat on a terminal", usage: runUsage, run: runRun},
+	"serve":    {summary: "serve models over an OpenAI-compatible HTTP API", usage: serveUsage, run: runServe},
 	"show":     {summary: "print a model file's metadata and tensors", usage: showUsage, run: runShow},
 	"tokenize": {summary: "print the tokens of a text (like llama-tokenize)", usage: tokenizeUsage, run: runTokenize},
 }
