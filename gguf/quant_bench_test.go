@@ -33,6 +33,21 @@ func reportGBs(b *testing.B, bytes, iters int) {
 	}
 }
 
+// benchRow runs convert, which converts one benchmark row, as the
+// sub-benchmark name; the rate counts the row's float32 bytes.
+func benchRow(b *testing.B, name string, convert func()) {
+	b.Run(name, func(b *testing.B) {
+		b.SetBytes(4 * benchElems)
+		b.ReportAllocs()
+		n := 0
+		for b.Loop() {
+			convert()
+			n++
+		}
+		reportGBs(b, 4*benchElems, n)
+	})
+}
+
 // BenchmarkDequantize measures each decoder; the rate counts float32
 // output bytes.
 func BenchmarkDequantize(b *testing.B) {
@@ -45,16 +60,7 @@ func BenchmarkDequantize(b *testing.B) {
 		src := benchSource(typ, x)
 		dst := make([]float32, benchElems)
 		tr.Dequantize(dst, src) // build any lookup table outside the timing
-		b.Run(tr.Name, func(b *testing.B) {
-			b.SetBytes(4 * benchElems)
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				tr.Dequantize(dst, src)
-				n++
-			}
-			reportGBs(b, 4*benchElems, n)
-		})
+		benchRow(b, tr.Name, func() { tr.Dequantize(dst, src) })
 	}
 }
 
@@ -69,15 +75,6 @@ func BenchmarkQuantize(b *testing.B) {
 		}
 		size, _ := typ.RowSize(benchElems)
 		dst := make([]byte, size)
-		b.Run(tr.Name, func(b *testing.B) {
-			b.SetBytes(4 * benchElems)
-			b.ReportAllocs()
-			n := 0
-			for b.Loop() {
-				tr.Quantize(dst, x)
-				n++
-			}
-			reportGBs(b, 4*benchElems, n)
-		})
+		benchRow(b, tr.Name, func() { tr.Quantize(dst, x) })
 	}
 }

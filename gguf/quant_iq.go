@@ -25,23 +25,16 @@ var kvaluesIQ4NLf = func() (f [16]float32) {
 func dequantIQ4_NL(dst []float32, src []byte) {
 	nb := len(dst) / qk32
 	src = src[:nb*sizeIQ4_NL]
-	kv := &kvaluesIQ4NLf
 	for i := 0; i < nb; i++ {
 		b := (*[sizeIQ4_NL]byte)(src[i*sizeIQ4_NL:])
 		y := (*[qk32]float32)(dst[i*qk32:])
-		d := halfAt(b[0:])
-		qs := (*[16]byte)(b[2:])
-		for j, q := range qs {
-			y[j] = d * kv[q&0xF]
-			y[j+16] = d * kv[q>>4]
-		}
+		dequantIQ4Block(y, halfAt(b[0:]), (*[16]byte)(b[2:]))
 	}
 }
 
 func dequantIQ4_XS(dst []float32, src []byte) {
 	nb := len(dst) / qkK
 	src = src[:nb*sizeIQ4_XS]
-	kv := &kvaluesIQ4NLf
 	for i := 0; i < nb; i++ {
 		b := (*[sizeIQ4_XS]byte)(src[i*sizeIQ4_XS:])
 		d := halfAt(b[0:])
@@ -50,14 +43,18 @@ func dequantIQ4_XS(dst []float32, src []byte) {
 		y := dst[i*qkK:]
 		for ib := 0; ib < 8; ib++ {
 			ls := int32((scalesL[ib/2]>>(4*(ib%2)))&0xF) | int32((scalesH>>(2*ib))&3)<<4
-			dl := d * float32(ls-32)
-			qs := (*[16]byte)(b[8+16*ib:])
-			o := (*[32]float32)(y[32*ib:])
-			for j, q := range qs {
-				o[j] = dl * kv[q&0xF]
-				o[j+16] = dl * kv[q>>4]
-			}
+			dequantIQ4Block((*[32]float32)(y[32*ib:]), d*float32(ls-32), (*[16]byte)(b[8+16*ib:]))
 		}
+	}
+}
+
+// dequantIQ4Block decodes 32 values: element j's level index is the low
+// nibble of qs[j], element j+16's the high nibble, scaled by d.
+func dequantIQ4Block(y *[32]float32, d float32, qs *[16]byte) {
+	kv := &kvaluesIQ4NLf
+	for j, q := range qs {
+		y[j] = d * kv[q&0xF]
+		y[j+16] = d * kv[q>>4]
 	}
 }
 
@@ -144,10 +141,7 @@ func quantIQ4Impl(x []float32, L []uint8, scales []float32, scalesH *uint16, sca
 
 	if nblocks == 1 {
 		dh = Float32ToHalf(scales[0])
-		var id float32
-		if scales[0] != 0 {
-			id = 1 / scales[0]
-		}
+		id := inverse(scales[0])
 		for j, v := range x {
 			L[j] = uint8(bestIndexInt8(values, id*v))
 		}
@@ -157,17 +151,10 @@ func quantIQ4Impl(x []float32, L []uint8, scales []float32, scalesH *uint16, sca
 	*scalesH = 0
 	d := -maxScale / 32
 	dh = Float32ToHalf(d)
-	var id float32
-	if d != 0 {
-		id = 1 / d
-	}
+	id := inverse(d)
 	for ib := 0; ib < nblocks; ib++ {
 		l := clamp32(nearestInt(id*scales[ib]), -32, 31)
-		dl := d * float32(l)
-		var idl float32
-		if dl != 0 {
-			idl = 1 / dl
-		}
+		idl := inverse(d * float32(l))
 		xb := x[ib*blockSize : ib*blockSize+blockSize]
 		Lb := L[ib*blockSize : ib*blockSize+blockSize]
 		for j, v := range xb {

@@ -53,17 +53,27 @@ func clamp32(v, lo, hi int32) int32 {
 	return v
 }
 
-// scaleMinK4 unpacks the 6-bit scale and min of sub-block j from the 12
-// packed bytes used by Q4_K and Q5_K (ggml's get_scale_min_k4).
-func scaleMinK4(j int, q *[12]byte) (d, m uint8) {
+// ScaleMinK4 unpacks the 6-bit scale and min of sub-block j (0..7) from
+// the 12 packed scale bytes of a Q4_K or Q5_K super-block (ggml's
+// get_scale_min_k4). Dot-product kernels share it with the decoders here;
+// int32 suits both their integer sums and the conversions to float32.
+func ScaleMinK4(j int, q *[12]byte) (sc, m int32) {
 	if j < 4 {
-		return q[j] & 63, q[j+4] & 63
+		return int32(q[j] & 63), int32(q[j+4] & 63)
 	}
-	return q[j+4]&0xF | (q[j-4]>>6)<<4, q[j+4]>>4 | (q[j]>>6)<<4
+	return int32(q[j+4]&0xF | (q[j-4]>>6)<<4), int32(q[j+4]>>4 | (q[j]>>6)<<4)
 }
 
-// q3KScale returns the signed 6-bit scale of sub-block j of a Q3_K block.
-func q3KScale(j int, sc *[12]byte) int32 {
+// subScaleK4 returns the scale and offset of sub-block j of a Q4_K or Q5_K
+// super-block whose super-block scales are d and dmin.
+func subScaleK4(j int, q *[12]byte, d, dmin float32) (dl, ml float32) {
+	sc, m := ScaleMinK4(j, q)
+	return d * float32(sc), float32(dmin * float32(m))
+}
+
+// Q3KScale returns the signed 6-bit scale of sub-block j (0..15) from the
+// 12 packed scale bytes of a Q3_K super-block.
+func Q3KScale(j int, sc *[12]byte) int32 {
 	var lo byte
 	if j < 8 {
 		lo = sc[j] & 0xF
@@ -121,7 +131,7 @@ func dequantQ3_K(dst []float32, src []byte) {
 			q := (*[32]byte)(b[32+32*n:])
 			for shift := uint(0); shift < 8; shift += 2 {
 				for half := 0; half < 2; half++ {
-					dl := dAll * float32(q3KScale(is, sc))
+					dl := dAll * float32(Q3KScale(is, sc))
 					o := (*[16]float32)(y[16*is:])
 					qq := (*[16]byte)(q[16*half:])
 					hh := (*[16]byte)(hm[16*half:])
@@ -149,10 +159,8 @@ func dequantQ4_K(dst []float32, src []byte) {
 		y := dst[i*qkK:]
 		for j := 0; j < 4; j++ {
 			q := (*[32]byte)(b[16+32*j:])
-			s, m := scaleMinK4(2*j, sc)
-			d1, m1 := d*float32(s), float32(dmin*float32(m))
-			s, m = scaleMinK4(2*j+1, sc)
-			d2, m2 := d*float32(s), float32(dmin*float32(m))
+			d1, m1 := subScaleK4(2*j, sc, d, dmin)
+			d2, m2 := subScaleK4(2*j+1, sc, d, dmin)
 			o := (*[64]float32)(y[64*j:])
 			for l, v := range q {
 				o[l] = float32(d1*float32(v&0xF)) - m1
@@ -175,10 +183,8 @@ func dequantQ5_K(dst []float32, src []byte) {
 		u1, u2 := byte(1), byte(2)
 		for j := 0; j < 4; j++ {
 			ql := (*[32]byte)(b[48+32*j:])
-			s, m := scaleMinK4(2*j, sc)
-			d1, m1 := d*float32(s), float32(dmin*float32(m))
-			s, m = scaleMinK4(2*j+1, sc)
-			d2, m2 := d*float32(s), float32(dmin*float32(m))
+			d1, m1 := subScaleK4(2*j, sc, d, dmin)
+			d2, m2 := subScaleK4(2*j+1, sc, d, dmin)
 			o := (*[64]float32)(y[64*j:])
 			for l, v := range ql {
 				h := qh[l]
@@ -251,6 +257,35 @@ func dequantQ8_K(dst []float32, src []byte) {
 // Scale search helpers (ggml's make_qx_quants, make_q3_quants,
 // make_qkx2_quants), restricted to the cases the reference quantizers use.
 
+// symLevels sets L[i] to bias plus the level of x[i] at inverse scale
+// iscale, clamped to -nmax..nmax-1, and returns the x²-weighted sums
+// Σw·x·l and Σw·l² that make_qx_quants and make_q3_quants fit with.
+func symLevels(nmax int32, x []float32, L []int8, bias int32, iscale float32) (sumlx, suml2 float32) {
+	L = L[:len(x)]
+	for i, xi := range x {
+		l := clamp32(nearestInt(iscale*xi), -nmax, nmax-1)
+		L[i] = int8(l + bias)
+		w := xi * xi
+		fl := float32(l)
+		sumlx += float32(w * xi * fl)
+		suml2 += float32(w * fl * fl)
+	}
+	return sumlx, suml2
+}
+
+// requantSym sets L to the levels of x at the rounded scale d, clamped to
+// -nmax..nmax-1 and stored plus nmax; a zero d leaves L as it is, as ggml
+// does.
+func requantSym(L []int8, x []float32, d float32, nmax int32) {
+	if d == 0 {
+		return
+	}
+	L = L[:len(x)]
+	for i, xi := range x {
+		L[i] = int8(clamp32(nearestInt(xi/d), -nmax, nmax-1) + nmax)
+	}
+}
+
 // makeQXQuants is make_qx_quants with rmse_type 1 and no importance
 // weights: symmetric levels -nmax..nmax-1 stored as L = level+nmax, weights
 // x², and a search over 18 nearby scales.
@@ -262,15 +297,7 @@ func makeQXQuants(nmax int32, x []float32, L []int8) float32 {
 		return 0
 	}
 	iscale := float32(-nmax) / max
-	var sumlx, suml2 float32
-	for i, xi := range x {
-		l := clamp32(nearestInt(iscale*xi), -nmax, nmax-1)
-		L[i] = int8(l + nmax)
-		w := xi * xi
-		fl := float32(l)
-		sumlx += float32(w * xi * fl)
-		suml2 += float32(w * fl * fl)
-	}
+	sumlx, suml2 := symLevels(nmax, x, L, nmax, iscale)
 	var scale float32
 	if suml2 != 0 {
 		scale = sumlx / suml2
@@ -309,16 +336,7 @@ func makeQ3Quants(nmax int32, x []float32, L []int8) float32 {
 		clear(L)
 		return 0
 	}
-	iscale := float32(-nmax) / max
-	var sumlx, suml2 float32
-	for i, xi := range x {
-		l := clamp32(nearestInt(iscale*xi), -nmax, nmax-1)
-		L[i] = int8(l)
-		w := xi * xi
-		fl := float32(l)
-		sumlx += float32(w * xi * fl)
-		suml2 += float32(w * fl * fl)
-	}
+	sumlx, suml2 := symLevels(nmax, x, L, 0, float32(-nmax)/max)
 	for itry := 0; itry < 5; itry++ {
 		changed := 0
 		for i, xi := range x {
@@ -391,12 +409,7 @@ func makeQKX2Quants(nmax int32, x, weights []float32, L, Laux []uint8,
 		l := clamp32(nearestInt(iscale*(xi-min)), 0, nmax)
 		L[i] = uint8(l)
 		diff := float32(scale*float32(l)) + min - xi
-		if useMad {
-			diff = abs32(diff)
-		} else {
-			diff = diff * diff
-		}
-		bestError += float32(weights[i] * diff)
+		bestError += float32(weights[i] * fitLoss(diff, useMad))
 	}
 	if nstep < 1 {
 		return scale, -min
@@ -424,12 +437,7 @@ func makeQKX2Quants(nmax int32, x, weights []float32, L, Laux []uint8,
 			var curError float32
 			for i, xi := range x {
 				diff := float32(thisScale*float32(Laux[i])) + thisMin - xi
-				if useMad {
-					diff = abs32(diff)
-				} else {
-					diff = diff * diff
-				}
-				curError += float32(weights[i] * diff)
+				curError += float32(weights[i] * fitLoss(diff, useMad))
 			}
 			if curError < bestError {
 				copy(L, Laux)
@@ -440,6 +448,15 @@ func makeQKX2Quants(nmax int32, x, weights []float32, L, Laux []uint8,
 		}
 	}
 	return scale, -min
+}
+
+// fitLoss is make_qkx2_quants' error of one element: |diff| with useMad,
+// else diff².
+func fitLoss(diff float32, useMad bool) float32 {
+	if useMad {
+		return abs32(diff)
+	}
+	return diff * diff
 }
 
 // pack2Bits stores 256 two-bit levels as Q2_K and Q3_K do: byte l of each
@@ -477,12 +494,7 @@ func quantQ2_K(dst []byte, src []float32) {
 				weights[l] = abs32(v)
 			}
 			scales[j], mins[j] = makeQKX2Quants(3, xs, weights[:], L[16*j:16*j+16], laux[:], -0.5, 0.1, 15, true)
-			if scales[j] > maxScale {
-				maxScale = scales[j]
-			}
-			if mins[j] > maxMin {
-				maxMin = mins[j]
-			}
+			maxScale, maxMin = cmax(scales[j], maxScale), cmax(mins[j], maxMin)
 		}
 		if maxScale > 0 {
 			iscale := q4scale / maxScale
@@ -556,13 +568,7 @@ func quantQ3_K(dst []byte, src []float32) {
 		}
 		dAll := halfAt(b[108:])
 		for j := 0; j < 16; j++ {
-			d := dAll * float32(q3KScale(j, sc))
-			if d == 0 {
-				continue
-			}
-			for ii := 0; ii < 16; ii++ {
-				L[16*j+ii] = int8(clamp32(nearestInt(x[16*j+ii]/d), -4, 3) + 4)
-			}
+			requantSym(L[16*j:16*j+16], x[16*j:16*j+16], dAll*float32(Q3KScale(j, sc)), 4)
 		}
 		// The high bit of the first 32 levels goes to bit 0 of hmask[0..31],
 		// of the next 32 to bit 1, and so on.
@@ -616,12 +622,7 @@ func quantK4Scales(x *[qkK]float32, b []byte, L *[qkK]uint8, nmax int32, rmin fl
 			weights[l] = avX + abs32(v)
 		}
 		scales[j], mins[j] = makeQKX2Quants(nmax, xs, weights[:], L[32*j:32*j+32], laux[:], rmin, 0.1, nstep, false)
-		if scales[j] > maxScale {
-			maxScale = scales[j]
-		}
-		if mins[j] > maxMin {
-			maxMin = mins[j]
-		}
+		maxScale, maxMin = cmax(scales[j], maxScale), cmax(mins[j], maxMin)
 	}
 	var invScale, invMin float32
 	if maxScale > 0 {
@@ -641,12 +642,10 @@ func quantK4Scales(x *[qkK]float32, b []byte, L *[qkK]uint8, nmax int32, rmin fl
 	putHalf(b[2:], maxMin/63)
 	dd, dm := halfAt(b[0:]), halfAt(b[2:])
 	for j := 0; j < 8; j++ {
-		s, m := scaleMinK4(j, sc)
-		d := dd * float32(s)
+		d, dmj := subScaleK4(j, sc, dd, dm)
 		if d == 0 {
 			continue
 		}
-		dmj := float32(dm * float32(m))
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clamp32(nearestInt((x[32*j+ii]+dmj)/d), 0, nmax))
 		}
@@ -731,13 +730,7 @@ func quantQ6_K(dst []byte, src []float32) {
 		}
 		dd := halfAt(b[208:])
 		for j := 0; j < 16; j++ {
-			d := dd * float32(int8(sc[j]))
-			if d == 0 {
-				continue
-			}
-			for ii := 0; ii < 16; ii++ {
-				L[16*j+ii] = int8(clamp32(nearestInt(x[16*j+ii]/d), -32, 31) + 32)
-			}
+			requantSym(L[16*j:16*j+16], x[16*j:16*j+16], dd*float32(int8(sc[j])), 32)
 		}
 		for n := 0; n < 2; n++ {
 			ql := (*[64]byte)(b[64*n:])

@@ -73,8 +73,7 @@ func dequantQ5_0(dst []float32, src []byte) {
 		qh := binary.LittleEndian.Uint32(b[2:])
 		qs := (*[16]byte)(b[6:])
 		for j, q := range qs {
-			h0 := byte(qh>>uint(j)<<4) & 0x10
-			h1 := byte(qh>>uint(j+12)) & 0x10
+			h0, h1 := fifthBits(qh, j)
 			y[j] = float32(int32(q&0x0F|h0)-16) * d
 			y[j+16] = float32(int32(q>>4|h1)-16) * d
 		}
@@ -92,8 +91,7 @@ func dequantQ5_1(dst []float32, src []byte) {
 		qh := binary.LittleEndian.Uint32(b[4:])
 		qs := (*[16]byte)(b[8:])
 		for j, q := range qs {
-			h0 := byte(qh>>uint(j)<<4) & 0x10
-			h1 := byte(qh>>uint(j+12)) & 0x10
+			h0, h1 := fifthBits(qh, j)
 			y[j] = float32(float32(q&0x0F|h0)*d) + m
 			y[j+16] = float32(float32(q>>4|h1)*d) + m
 		}
@@ -105,12 +103,7 @@ func dequantQ8_0(dst []float32, src []byte) {
 	src = src[:nb*sizeQ8_0]
 	for i := 0; i < nb; i++ {
 		b := (*[sizeQ8_0]byte)(src[i*sizeQ8_0:])
-		y := (*[qk32]float32)(dst[i*qk32:])
-		d := halfAt(b[0:])
-		qs := (*[qk32]byte)(b[2:])
-		for j, q := range qs {
-			y[j] = float32(int8(q)) * d
-		}
+		dequantQ8Block((*[qk32]float32)(dst[i*qk32:]), halfAt(b[0:]), (*[qk32]byte)(b[2:]))
 	}
 }
 
@@ -121,13 +114,21 @@ func dequantQ8_1(dst []float32, src []byte) {
 	src = src[:nb*sizeQ8_1]
 	for i := 0; i < nb; i++ {
 		b := (*[sizeQ8_1]byte)(src[i*sizeQ8_1:])
-		y := (*[qk32]float32)(dst[i*qk32:])
-		d := halfAt(b[0:])
-		qs := (*[qk32]byte)(b[4:])
-		for j, q := range qs {
-			y[j] = float32(int8(q)) * d
-		}
+		dequantQ8Block((*[qk32]float32)(dst[i*qk32:]), halfAt(b[0:]), (*[qk32]byte)(b[4:]))
 	}
+}
+
+// dequantQ8Block is the body shared by Q8_0 and Q8_1: y = q·d.
+func dequantQ8Block(y *[qk32]float32, d float32, qs *[qk32]byte) {
+	for j, q := range qs {
+		y[j] = float32(int8(q)) * d
+	}
+}
+
+// fifthBits returns bit 4 of elements j and j+16 of a Q5_0/Q5_1 block,
+// stored as bits j and j+16 of qh, in place (0 or 0x10).
+func fifthBits(qh uint32, j int) (h0, h1 byte) {
+	return byte(qh>>uint(j)<<4) & 0x10, byte(qh>>uint(j+12)) & 0x10
 }
 
 // absMax returns the element of largest magnitude (the first one on ties)
@@ -156,6 +157,27 @@ func minMax(x []float32) (min, max float32) {
 	return min, max
 }
 
+// inverse returns 1/d, or 0 when d is 0 (ggml's d ? 1.0f/d : 0.0f).
+func inverse(d float32) float32 {
+	if d != 0 {
+		return 1 / d
+	}
+	return 0
+}
+
+// quantLevel rounds the scaled value v·id to a level of Q4_0, Q4_1 or Q5_0 as
+// ggml does: bias (8.5, 0.5, 16.5) then truncation to int8, capped at hi.
+func quantLevel(v, id, bias float32, hi int32) uint8 {
+	return uint8(clampHi(int32(int8(float32(v*id)+bias)), hi))
+}
+
+// put5 stores the low nibbles of the 5-bit levels of elements j and j+16
+// in qs[j] and returns their fifth bits as bits j and j+16 of Q5's qh.
+func put5(qs *[16]byte, j int, xi0, xi1 uint8) uint32 {
+	qs[j] = xi0&0x0F | (xi1&0x0F)<<4
+	return uint32(xi0&0x10)>>4<<uint(j) | uint32(xi1&0x10)>>4<<uint(j+16)
+}
+
 // clampHi returns min(hi, v) as C's MIN on ints.
 func clampHi(v, hi int32) int32 {
 	if v > hi {
@@ -172,17 +194,10 @@ func quantQ4_0(dst []byte, src []float32) {
 		b := (*[sizeQ4_0]byte)(dst[i*sizeQ4_0:])
 		max, _ := absMax(x[:])
 		d := max / -8
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		id := inverse(d)
 		putHalf(b[0:], d)
 		for j := 0; j < 16; j++ {
-			x0 := float32(x[j] * id)
-			x1 := float32(x[16+j] * id)
-			xi0 := uint8(clampHi(int32(int8(x0+8.5)), 15))
-			xi1 := uint8(clampHi(int32(int8(x1+8.5)), 15))
-			b[2+j] = xi0 | xi1<<4
+			b[2+j] = quantLevel(x[j], id, 8.5, 15) | quantLevel(x[16+j], id, 8.5, 15)<<4
 		}
 	}
 }
@@ -195,18 +210,11 @@ func quantQ4_1(dst []byte, src []float32) {
 		b := (*[sizeQ4_1]byte)(dst[i*sizeQ4_1:])
 		min, max := minMax(x[:])
 		d := (max - min) / 15
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		id := inverse(d)
 		putHalf(b[0:], d)
 		putHalf(b[2:], min)
 		for j := 0; j < 16; j++ {
-			x0 := float32((x[j] - min) * id)
-			x1 := float32((x[16+j] - min) * id)
-			xi0 := uint8(clampHi(int32(int8(x0+0.5)), 15))
-			xi1 := uint8(clampHi(int32(int8(x1+0.5)), 15))
-			b[4+j] = xi0 | xi1<<4
+			b[4+j] = quantLevel(x[j]-min, id, 0.5, 15) | quantLevel(x[16+j]-min, id, 0.5, 15)<<4
 		}
 	}
 }
@@ -219,20 +227,11 @@ func quantQ5_0(dst []byte, src []float32) {
 		b := (*[sizeQ5_0]byte)(dst[i*sizeQ5_0:])
 		max, _ := absMax(x[:])
 		d := max / -16
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		id := inverse(d)
 		putHalf(b[0:], d)
 		var qh uint32
 		for j := 0; j < 16; j++ {
-			x0 := float32(x[j] * id)
-			x1 := float32(x[16+j] * id)
-			xi0 := uint8(clampHi(int32(int8(x0+16.5)), 31))
-			xi1 := uint8(clampHi(int32(int8(x1+16.5)), 31))
-			b[6+j] = xi0&0x0F | (xi1&0x0F)<<4
-			qh |= uint32(xi0&0x10) >> 4 << uint(j)
-			qh |= uint32(xi1&0x10) >> 4 << uint(j+16)
+			qh |= put5((*[16]byte)(b[6:]), j, quantLevel(x[j], id, 16.5, 31), quantLevel(x[16+j], id, 16.5, 31))
 		}
 		binary.LittleEndian.PutUint32(b[2:], qh)
 	}
@@ -246,21 +245,15 @@ func quantQ5_1(dst []byte, src []float32) {
 		b := (*[sizeQ5_1]byte)(dst[i*sizeQ5_1:])
 		min, max := minMax(x[:])
 		d := (max - min) / 31
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		id := inverse(d)
 		putHalf(b[0:], d)
 		putHalf(b[2:], min)
 		var qh uint32
 		for j := 0; j < 16; j++ {
+			// No int8 step or cap here, as in ggml's quantize_row_q5_1_ref.
 			x0 := float32((x[j] - min) * id)
 			x1 := float32((x[16+j] - min) * id)
-			xi0 := uint8(x0 + 0.5)
-			xi1 := uint8(x1 + 0.5)
-			b[8+j] = xi0&0x0F | (xi1&0x0F)<<4
-			qh |= uint32(xi0&0x10) >> 4 << uint(j)
-			qh |= uint32(xi1&0x10) >> 4 << uint(j+16)
+			qh |= put5((*[16]byte)(b[8:]), j, uint8(x0+0.5), uint8(x1+0.5))
 		}
 		binary.LittleEndian.PutUint32(b[4:], qh)
 	}
@@ -278,21 +271,24 @@ func cmax(a, b float32) float32 {
 // roundf rounds half away from zero, as C's roundf.
 func roundf(f float32) float32 { return float32(math.Round(float64(f))) }
 
+// q8Scale returns the scale of a Q8_0/Q8_1 block, its largest magnitude
+// over 127, and that scale's inverse.
+func q8Scale(x *[qk32]float32) (d, id float32) {
+	var amax float32
+	for _, v := range x {
+		amax = cmax(amax, abs32(v))
+	}
+	d = amax / 127
+	return d, inverse(d)
+}
+
 func quantQ8_0(dst []byte, src []float32) {
 	nb := len(src) / qk32
 	dst = dst[:nb*sizeQ8_0]
 	for i := 0; i < nb; i++ {
 		x := (*[qk32]float32)(src[i*qk32:])
 		b := (*[sizeQ8_0]byte)(dst[i*sizeQ8_0:])
-		var amax float32
-		for _, v := range x {
-			amax = cmax(amax, abs32(v))
-		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		d, id := q8Scale(x)
 		putHalf(b[0:], d)
 		for j, v := range x {
 			b[2+j] = byte(int8(roundf(v * id)))
@@ -306,15 +302,7 @@ func quantQ8_1(dst []byte, src []float32) {
 	for i := 0; i < nb; i++ {
 		x := (*[qk32]float32)(src[i*qk32:])
 		b := (*[sizeQ8_1]byte)(dst[i*sizeQ8_1:])
-		var amax float32
-		for _, v := range x {
-			amax = cmax(amax, abs32(v))
-		}
-		d := amax / 127
-		var id float32
-		if d != 0 {
-			id = 1 / d
-		}
+		d, id := q8Scale(x)
 		putHalf(b[0:], d)
 		var sum int32
 		for j, v := range x {

@@ -112,6 +112,38 @@ func compareFloatBits(t *testing.T, what string, got, want []float32) {
 	}
 }
 
+// vectorType is the type a vector file is named after.
+func vectorType(t *testing.T, name string) Type {
+	t.Helper()
+	typ, ok := ParseType(name)
+	if !ok {
+		t.Fatalf("unknown type %q", name)
+	}
+	return typ
+}
+
+// checkQuantize quantizes input as typ and compares with want, byte for
+// byte.
+func checkQuantize(t *testing.T, typ Type, input []float32, want []byte) {
+	t.Helper()
+	got := make([]byte, len(want))
+	if err := QuantizeRow(typ, got, input); err != nil {
+		t.Fatal(err)
+	}
+	compareBytes(t, "quantize", got, want, typ.Traits().TypeSize)
+}
+
+// checkDequantize dequantizes src of type typ and compares with want, bit
+// for bit.
+func checkDequantize(t *testing.T, typ Type, src []byte, want []float32) {
+	t.Helper()
+	got := make([]float32, len(want))
+	if err := DequantizeRow(typ, got, src); err != nil {
+		t.Fatal(err)
+	}
+	compareFloatBits(t, "dequantize", got, want)
+}
+
 // sharedQuantTypes are the file-name prefixes of ggml's vectors.
 var sharedQuantTypes = []string{
 	"f16", "bf16", "q4_0", "q4_1", "q5_0", "q5_1", "q8_0",
@@ -158,10 +190,7 @@ func TestSharedVectors(t *testing.T) {
 	}
 	for _, name := range sharedQuantTypes {
 		t.Run(name, func(t *testing.T) {
-			typ, ok := ParseType(name)
-			if !ok {
-				t.Fatalf("ParseType(%q) failed", name)
-			}
+			typ := vectorType(t, name)
 			tr := typ.Traits()
 			wantQ := readFile(t, filepath.Join(dir, name+".quant.bin"))
 			wantF := readF32(t, filepath.Join(dir, name+".dequant-f32.bin"))
@@ -219,16 +248,9 @@ func TestGGMLBuiltVectors(t *testing.T) {
 	for _, path := range quantFiles {
 		name := strings.TrimSuffix(filepath.Base(path), ".ggml.quant.bin")
 		t.Run(name, func(t *testing.T) {
-			typ, ok := ParseType(name)
-			if !ok {
-				t.Fatalf("unknown type %q", name)
-			}
+			typ := vectorType(t, name)
 			wantQ := readFile(t, path)
-			gotQ := make([]byte, len(wantQ))
-			if err := QuantizeRow(typ, gotQ, input); err != nil {
-				t.Fatal(err)
-			}
-			compareBytes(t, "quantize", gotQ, wantQ, typ.Traits().TypeSize)
+			checkQuantize(t, typ, input, wantQ)
 
 			deq := filepath.Join(dir, name+".ggml.dequant-f32.bin")
 			if _, err := os.Stat(deq); err != nil {
@@ -237,12 +259,7 @@ func TestGGMLBuiltVectors(t *testing.T) {
 				}
 				return // ggml cannot dequantize Q8_1
 			}
-			wantF := readF32(t, deq)
-			gotF := make([]float32, len(input))
-			if err := DequantizeRow(typ, gotF, wantQ); err != nil {
-				t.Fatal(err)
-			}
-			compareFloatBits(t, "dequantize", gotF, wantF)
+			checkDequantize(t, typ, wantQ, readF32(t, deq))
 		})
 	}
 }
@@ -261,33 +278,15 @@ func TestGGUFPyVectors(t *testing.T) {
 	for _, path := range quantFiles {
 		name := strings.TrimSuffix(filepath.Base(path), ".pyq.quant.bin")
 		t.Run("quantize/"+name, func(t *testing.T) {
-			typ, ok := ParseType(name)
-			if !ok {
-				t.Fatalf("unknown type %q", name)
-			}
 			input := readF32(t, filepath.Join(dir, name+".pyq.input-f32.bin"))
-			wantQ := readFile(t, path)
-			gotQ := make([]byte, len(wantQ))
-			if err := QuantizeRow(typ, gotQ, input); err != nil {
-				t.Fatal(err)
-			}
-			compareBytes(t, "quantize", gotQ, wantQ, typ.Traits().TypeSize)
+			checkQuantize(t, vectorType(t, name), input, readFile(t, path))
 		})
 	}
 	for _, path := range randFiles {
 		name := strings.TrimSuffix(filepath.Base(path), ".pyrand.quant.bin")
 		t.Run("dequantize/"+name, func(t *testing.T) {
-			typ, ok := ParseType(name)
-			if !ok {
-				t.Fatalf("unknown type %q", name)
-			}
-			src := readFile(t, path)
 			wantF := readF32(t, filepath.Join(dir, name+".pyrand.dequant-f32.bin"))
-			gotF := make([]float32, len(wantF))
-			if err := DequantizeRow(typ, gotF, src); err != nil {
-				t.Fatal(err)
-			}
-			compareFloatBits(t, "dequantize", gotF, wantF)
+			checkDequantize(t, vectorType(t, name), readFile(t, path), wantF)
 		})
 	}
 }

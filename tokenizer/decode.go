@@ -173,19 +173,13 @@ func cleanSpaces(text []byte) []byte {
 		return text
 	}
 	// Pass 1.
-	n := 1
-	for i := 1; i < len(text); i++ {
+	text = dropBefore(text, func(text []byte, i int) bool {
 		x := text[i]
-		if text[i-1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',') {
-			n--
-		}
-		text[n] = x
-		n++
-	}
-	text = text[:n]
+		return text[i-1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')
+	})
 	// Pass 2: " ' " becomes "'". llama.cpp reads text[i-1] after it may
 	// have been overwritten, so this loop follows it step by step.
-	n = 1
+	n := 1
 	for i := 1; i < len(text); i++ {
 		x := text[i]
 		if x == '\'' && i+1 < len(text) && text[i-1] == ' ' && text[i+1] == ' ' {
@@ -198,21 +192,31 @@ func cleanSpaces(text []byte) []byte {
 	}
 	text = text[:n]
 	// Pass 3.
-	n = 1
+	return dropBefore(text, func(text []byte, i int) bool {
+		if text[i-1] != ' ' || text[i] != '\'' || i+1 >= len(text) {
+			return false
+		}
+		switch x1 := text[i+1]; {
+		case x1 == 's' || x1 == 'm':
+			return true
+		case x1 == 't' || x1 == 'd':
+			return false
+		case i+2 < len(text):
+			return (x1 == 'r' || x1 == 'v') && text[i+2] == 'e'
+		}
+		return false
+	})
+}
+
+// dropBefore is one pass of cleanSpaces: it copies text[1:] down over
+// itself, dropping the byte kept last wherever drop(text, i) holds for the
+// byte text[i] that follows it.
+func dropBefore(text []byte, drop func(text []byte, i int) bool) []byte {
+	n := 1
 	for i := 1; i < len(text); i++ {
 		x := text[i]
-		if text[i-1] == ' ' && x == '\'' && i+1 < len(text) {
-			x1 := text[i+1]
-			switch {
-			case x1 == 't' || x1 == 'd':
-			case x1 == 's' || x1 == 'm':
-				n--
-			case i+2 < len(text):
-				x2 := text[i+2]
-				if x1 == 'r' && x2 == 'e' || x1 == 'v' && x2 == 'e' {
-					n--
-				}
-			}
+		if drop(text, i) {
+			n--
 		}
 		text[n] = x
 		n++

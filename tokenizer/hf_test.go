@@ -21,6 +21,25 @@ func hfJSON(t *testing.T, doc map[string]any) []byte {
 	return b
 }
 
+// llamaNormalizer and llamaDecoder are the normalizer and decoder of a
+// Llama-style (SentencePiece BPE) tokenizer.json: spaces become ▁ with one
+// prepended, and back again with that one stripped.
+func llamaNormalizer() map[string]any {
+	return map[string]any{"type": "Sequence", "normalizers": []any{
+		map[string]any{"type": "Prepend", "prepend": "▁"},
+		map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"},
+	}}
+}
+
+func llamaDecoder() map[string]any {
+	return map[string]any{"type": "Sequence", "decoders": []any{
+		map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
+		map[string]any{"type": "ByteFallback"},
+		map[string]any{"type": "Fuse"},
+		map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
+	}}
+}
+
 // byteLevelVocab returns the 256 byte-level characters, id = byte value.
 func byteLevelVocab() map[string]int {
 	v := map[string]int{}
@@ -111,17 +130,9 @@ func TestHFSentencePieceBPE(t *testing.T) {
 			{"id": 1, "content": "<s>", "special": true},
 			{"id": 2, "content": "</s>", "special": true},
 		},
-		"normalizer": map[string]any{"type": "Sequence", "normalizers": []any{
-			map[string]any{"type": "Prepend", "prepend": "▁"},
-			map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"},
-		}},
+		"normalizer":    llamaNormalizer(),
 		"pre_tokenizer": nil,
-		"decoder": map[string]any{"type": "Sequence", "decoders": []any{
-			map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
-			map[string]any{"type": "ByteFallback"},
-			map[string]any{"type": "Fuse"},
-			map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
-		}},
+		"decoder":       llamaDecoder(),
 		"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": []string{"▁ a", "a b", "▁a b"},
 			"byte_fallback": true, "unk_token": "<unk>", "fuse_unk": true},
 	}
@@ -312,19 +323,11 @@ func spmToHF(t *testing.T, tokens []string, types []int32, scores []float32) []b
 		}
 	}
 	return hfJSON(t, map[string]any{
-		"added_tokens": added,
-		"normalizer": map[string]any{"type": "Sequence", "normalizers": []any{
-			map[string]any{"type": "Prepend", "prepend": "▁"},
-			map[string]any{"type": "Replace", "pattern": map[string]any{"String": " "}, "content": "▁"},
-		}},
+		"added_tokens":  added,
+		"normalizer":    llamaNormalizer(),
 		"pre_tokenizer": nil,
-		"decoder": map[string]any{"type": "Sequence", "decoders": []any{
-			map[string]any{"type": "Replace", "pattern": map[string]any{"String": "▁"}, "content": " "},
-			map[string]any{"type": "ByteFallback"},
-			map[string]any{"type": "Fuse"},
-			map[string]any{"type": "Strip", "content": " ", "start": 1, "stop": 0},
-		}},
-		"model": map[string]any{"type": "BPE", "vocab": vocab, "merges": lines, "byte_fallback": true, "unk_token": "<unk>", "fuse_unk": true},
+		"decoder":       llamaDecoder(),
+		"model":         map[string]any{"type": "BPE", "vocab": vocab, "merges": lines, "byte_fallback": true, "unk_token": "<unk>", "fuse_unk": true},
 	})
 }
 

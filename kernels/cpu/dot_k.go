@@ -1,6 +1,10 @@
 package cpu
 
-import "math"
+import (
+	"math"
+
+	"github.com/openweights/owl/gguf"
+)
 
 // Dot products of the 256-element super-block types with Q8_K activations
 // (ggml's ggml_vec_dot_q*_K_q8_K). Integer sums over each sub-block are
@@ -33,25 +37,12 @@ func q8KBsum(b *q8K, j int) int32 {
 	return int32(int16(uint16(b[o]) | uint16(b[o+1])<<8))
 }
 
-// kScaleMin unpacks the 6-bit scale and min of sub-block j from the 12
-// packed bytes of Q4_K and Q5_K.
-func kScaleMin(j int, q *[12]byte) (sc, m int32) {
-	if j < 4 {
-		return int32(q[j] & 63), int32(q[j+4] & 63)
-	}
-	return int32(q[j+4]&0xF | (q[j-4]>>6)<<4), int32(q[j+4]>>4 | (q[j]>>6)<<4)
-}
-
-// q3KScale returns the signed 6-bit scale of sub-block j of Q3_K.
-func q3KScale(j int, sc *[12]byte) int32 {
-	var lo byte
-	if j < 8 {
-		lo = sc[j] & 0xF
-	} else {
-		lo = sc[j-8] >> 4
-	}
-	hi := (sc[8+j%4] >> (2 * (j / 4))) & 3
-	return int32(lo|hi<<4) - 32
+// sumMinK scales a Q4_K or Q5_K super-block's integer sums:
+// d·d_x·isum − dmin·d_x·summs, with d and dmin the fp16 values in dm.
+func sumMinK(dm *[4]byte, dx float32, isum, summs int32) float32 {
+	d := half(dm[0:]) * dx
+	dmin := half(dm[2:]) * dx
+	return float32(d*float32(isum)) - float32(dmin*float32(summs))
 }
 
 func dotQ2_KQ8_K(n int, w, x []byte) float32 {
@@ -107,7 +98,7 @@ func dotQ3_KQ8_K(n int, w, x []byte) float32 {
 				a := le64(q3[8*k:])>>shift&low2Bits | (le64(hm[8*k:])>>uint(g)&lowBits)<<2
 				v[k] = dotI8((a+minus4)^topBits, le64(y[8*k:]))
 			}
-			isum += q3KScale(2*g, sc)*(v[0]+v[1]) + q3KScale(2*g+1, sc)*(v[2]+v[3])
+			isum += gguf.Q3KScale(2*g, sc)*(v[0]+v[1]) + gguf.Q3KScale(2*g+1, sc)*(v[2]+v[3])
 		}
 		sum += (half(wb[108:]) * q8KScale(xb)) * float32(isum)
 	}
@@ -131,15 +122,12 @@ func dotQ4_KQ8_K(n int, w, x []byte) float32 {
 			q0, q1, q2, q3 := le64(q4[0:]), le64(q4[8:]), le64(q4[16:]), le64(q4[24:])
 			s0 := dotU8x4(q0&lowNibbles, q1&lowNibbles, q2&lowNibbles, q3&lowNibbles, (*[32]byte)(y[0:]))
 			s1 := dotU8x4(q0>>4&lowNibbles, q1>>4&lowNibbles, q2>>4&lowNibbles, q3>>4&lowNibbles, (*[32]byte)(y[32:]))
-			sc0, m0 := kScaleMin(2*j, sc)
-			sc1, m1 := kScaleMin(2*j+1, sc)
+			sc0, m0 := gguf.ScaleMinK4(2*j, sc)
+			sc1, m1 := gguf.ScaleMinK4(2*j+1, sc)
 			isum += sc0*s0 + sc1*s1
 			summs += m0*(q8KBsum(xb, 4*j)+q8KBsum(xb, 4*j+1)) + m1*(q8KBsum(xb, 4*j+2)+q8KBsum(xb, 4*j+3))
 		}
-		dy := q8KScale(xb)
-		d := half(wb[0:]) * dy
-		dmin := half(wb[2:]) * dy
-		sum += float32(d*float32(isum)) - float32(dmin*float32(summs))
+		sum += sumMinK((*[4]byte)(wb[0:]), q8KScale(xb), isum, summs)
 	}
 	return sum
 }
@@ -167,15 +155,12 @@ func dotQ5_KQ8_K(n int, w, x []byte) float32 {
 			}
 			s0 := dotU8x4(lo[0], lo[1], lo[2], lo[3], (*[32]byte)(y[0:]))
 			s1 := dotU8x4(hi[0], hi[1], hi[2], hi[3], (*[32]byte)(y[32:]))
-			sc0, m0 := kScaleMin(2*j, sc)
-			sc1, m1 := kScaleMin(2*j+1, sc)
+			sc0, m0 := gguf.ScaleMinK4(2*j, sc)
+			sc1, m1 := gguf.ScaleMinK4(2*j+1, sc)
 			isum += sc0*s0 + sc1*s1
 			summs += m0*(q8KBsum(xb, 4*j)+q8KBsum(xb, 4*j+1)) + m1*(q8KBsum(xb, 4*j+2)+q8KBsum(xb, 4*j+3))
 		}
-		dy := q8KScale(xb)
-		d := half(wb[0:]) * dy
-		dmin := half(wb[2:]) * dy
-		sum += float32(d*float32(isum)) - float32(dmin*float32(summs))
+		sum += sumMinK((*[4]byte)(wb[0:]), q8KScale(xb), isum, summs)
 	}
 	return sum
 }
@@ -221,7 +206,6 @@ func dotIQ4_XSQ8_K(n int, w, x []byte) float32 {
 	nb := n / qkK
 	w = w[:nb*sizeIQ4_XS]
 	x = x[:nb*sizeQ8_K]
-	kv := &kvaluesIQ4NL
 	var sum float32
 	for i := 0; i < nb; i++ {
 		wb := (*[sizeIQ4_XS]byte)(w[i*sizeIQ4_XS:])
@@ -231,14 +215,8 @@ func dotIQ4_XSQ8_K(n int, w, x []byte) float32 {
 		q8 := (*[qkK]byte)(xb[4:])
 		for ib := 0; ib < 8; ib++ {
 			ls := int32(wb[4+ib/2]>>(4*uint(ib%2)))&0xF | int32((sh>>(2*uint(ib)))&3)<<4
-			qs := (*[16]byte)(wb[8+16*ib:])
-			y := (*[32]byte)(q8[32*ib:])
-			var s0, s1 int32
-			for j, q := range qs {
-				s0 += int32(int8(y[j])) * int32(kv[q&0xF])
-				s1 += int32(int8(y[j+16])) * int32(kv[q>>4])
-			}
-			sum += (d4d8 * float32(ls-32)) * float32(s0+s1)
+			s := iq4Dot((*[16]byte)(wb[8+16*ib:]), (*[32]byte)(q8[32*ib:]))
+			sum += (d4d8 * float32(ls-32)) * float32(s)
 		}
 	}
 	return sum

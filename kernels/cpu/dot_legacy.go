@@ -22,6 +22,19 @@ func half(b []byte) float32 { return f16Table[uint16(b[0])|uint16(b[1])<<8] }
 // kvaluesIQ4NL are IQ4_NL's 16 non-linear levels (ggml's kvalues_iq4nl).
 var kvaluesIQ4NL = [16]int8{-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113}
 
+// iq4Dot returns Σ kvalues[q_j]·y_j over a 32-element IQ4 block whose 16
+// index bytes hold element j in the low nibble of byte j and element j+16
+// in the high nibble; y holds the Q8 block's 32 int8 values.
+func iq4Dot(qs *[16]byte, y *[qk]byte) int32 {
+	kv := &kvaluesIQ4NL
+	var s0, s1 int32
+	for j, q := range qs {
+		s0 += int32(int8(y[j])) * int32(kv[q&0xF])
+		s1 += int32(int8(y[j+16])) * int32(kv[q>>4])
+	}
+	return s0 + s1
+}
+
 func dotQ8_0Q8_0(n int, w, x []byte) float32 {
 	nb := n / qk
 	w = w[:nb*sizeQ8_0]
@@ -127,19 +140,12 @@ func dotIQ4_NLQ8_0(n int, w, x []byte) float32 {
 	nb := n / qk
 	w = w[:nb*sizeQ4_0]
 	x = x[:nb*sizeQ8_0]
-	kv := &kvaluesIQ4NL
 	var sum float32
 	for i := 0; i < nb; i++ {
 		wb := (*[sizeQ4_0]byte)(w[i*sizeQ4_0:])
 		xb := (*[sizeQ8_0]byte)(x[i*sizeQ8_0:])
-		wq := (*[16]byte)(wb[2:])
-		xq := (*[qk]byte)(xb[2:])
-		var s0, s1 int32
-		for j, q := range wq {
-			s0 += int32(kv[q&0xF]) * int32(int8(xq[j]))
-			s1 += int32(kv[q>>4]) * int32(int8(xq[j+16]))
-		}
-		sum += (half(xb[:]) * half(wb[:])) * float32(s0+s1)
+		s := iq4Dot((*[16]byte)(wb[2:]), (*[qk]byte)(xb[2:]))
+		sum += (half(xb[:]) * half(wb[:])) * float32(s)
 	}
 	return sum
 }

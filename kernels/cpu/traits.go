@@ -56,20 +56,9 @@ func init() {
 // cannot multiply by tensors of that type.
 func TypeTraits(t gguf.Type) *Traits { return traits[t] }
 
-func fromFloatF16(dst []byte, src []float32) {
-	dst = dst[:2*len(src)]
-	for i, v := range src {
-		h := gguf.Float32ToHalf(v)
-		dst[2*i] = byte(h)
-		dst[2*i+1] = byte(h >> 8)
-	}
-}
-
-func fromFloatBF16(dst []byte, src []float32) {
-	dst = dst[:2*len(src)]
-	for i, v := range src {
-		h := gguf.Float32ToBF16(v)
-		dst[2*i] = byte(h)
-		dst[2*i+1] = byte(h >> 8)
-	}
-}
+// F16 and BF16 rows (activations and the KV cache) are converted by gguf's
+// encoders, which round as ggml does.
+var (
+	fromFloatF16  = gguf.TypeF16.Traits().Quantize
+	fromFloatBF16 = gguf.TypeBF16.Traits().Quantize
+)

@@ -122,6 +122,24 @@ func q8_1Correction(w, x []byte, wsize int, n int) float64 {
 	return c
 }
 
+// dotRef returns the float64 dot product that a kernel for typ must match
+// on the encoded rows w and x, given their decoded values wd and xd, and
+// the magnitude of its terms, which bounds the kernel's rounding.
+func dotRef(typ gguf.Type, w, x []byte, wd, xd []float32) (ref, mag float64) {
+	bound := blockAbsMax(wd, typ.Traits().BlockSize)
+	for i := range wd {
+		ref += float64(wd[i]) * float64(xd[i])
+		mag += 2 * bound[i] * math.Abs(float64(xd[i]))
+	}
+	switch typ {
+	case gguf.TypeQ4_1:
+		ref += q8_1Correction(w, x, sizeQ4_1, len(wd))
+	case gguf.TypeQ5_1:
+		ref += q8_1Correction(w, x, sizeQ5_1, len(wd))
+	}
+	return ref, mag
+}
+
 func computeTypes() []gguf.Type {
 	var ts []gguf.Type
 	for _, t := range gguf.Types() {
@@ -180,18 +198,7 @@ func TestVecDotExact(t *testing.T) {
 					x := encode(t, tr.VecDotType, xf)
 					wd := decode(t, typ, w, n)
 					xd := decode(t, tr.VecDotType, x, n)
-					bound := blockAbsMax(wd, bs)
-					var ref, mag float64
-					for i := range wd {
-						ref += float64(wd[i]) * float64(xd[i])
-						mag += 2 * bound[i] * math.Abs(float64(xd[i]))
-					}
-					switch typ {
-					case gguf.TypeQ4_1:
-						ref += q8_1Correction(w, x, sizeQ4_1, n)
-					case gguf.TypeQ5_1:
-						ref += q8_1Correction(w, x, sizeQ5_1, n)
-					}
+					ref, mag := dotRef(typ, w, x, wd, xd)
 					got := tr.VecDot(n, w, x)
 					if d := math.Abs(float64(got) - ref); d > 1e-5*mag+1e-30 || math.IsNaN(float64(got)) {
 						t.Errorf("n=%d kind=%d: got %g, want %g (diff %g, bound %g)", n, kind, got, ref, d, 1e-5*mag)
@@ -342,18 +349,7 @@ func TestVecDotGGMLVectors(t *testing.T) {
 			xf := randRow(r, n, row)
 			x := encode(t, tr.VecDotType, xf)
 			xd := decode(t, tr.VecDotType, x, n)
-			bound := blockAbsMax(wd, typ.Traits().BlockSize)
-			var ref, mag float64
-			for i := range wd {
-				ref += float64(wd[i]) * float64(xd[i])
-				mag += 2 * bound[i] * math.Abs(float64(xd[i]))
-			}
-			switch typ {
-			case gguf.TypeQ4_1:
-				ref += q8_1Correction(w, x, sizeQ4_1, n)
-			case gguf.TypeQ5_1:
-				ref += q8_1Correction(w, x, sizeQ5_1, n)
-			}
+			ref, mag := dotRef(typ, w, x, wd, xd)
 			got := tr.VecDot(n, w, x)
 			if d := math.Abs(float64(got) - ref); d > 1e-5*mag+1e-30 {
 				t.Errorf("%v row %d: got %g, want %g (diff %g, bound %g)", typ, row, got, ref, d, 1e-5*mag)

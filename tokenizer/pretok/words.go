@@ -137,25 +137,33 @@ func (m llama3Matcher) match(s string, p int) int {
 	if c&clN != 0 {
 		return runMax(s, p, clN, m.digits)
 	}
-	q := p
-	if b == ' ' {
-		if c2, w2 := classAt(s, p+1); w2 > 0 && c2&notPunct == 0 {
-			q, c = p+1, c2
-		}
-	}
-	if c&notPunct == 0 {
-		e := runNot(s, q, notPunct)
-		if m.punctNL {
-			for e < len(s) && (s[e] == '\r' || s[e] == '\n') {
-				e++
-			}
-		}
+	if e := punctRun(s, p, c, notPunct, m.punctNL, false); e >= 0 {
 		return e
 	}
 	if m.cascade {
 		return cascadeSpace(s, p)
 	}
 	return spaceTail(s, p, true, true)
+}
+
+// punctRun matches ` ?PUNCT+` at p, PUNCT being the runes whose class has
+// no bit of notPunct and c the class at p, followed with nl by [\r\n]*
+// (with slash, [\r\n/]*). It returns -1 when no such run starts at p.
+func punctRun(s string, p int, c, notPunct class, nl, slash bool) int {
+	q := p
+	if s[p] == ' ' {
+		if c2, w2 := classAt(s, p+1); w2 > 0 && c2&notPunct == 0 {
+			q, c = p+1, c2
+		}
+	}
+	if c&notPunct != 0 {
+		return -1
+	}
+	e := runNot(s, q, notPunct)
+	for nl && e < len(s) && (s[e] == '\r' || s[e] == '\n' || slash && s[e] == '/') {
+		e++
+	}
+	return e
 }
 
 // cascadeSpace matches Jais 2's whitespace alternatives at p, where s[p]
@@ -300,18 +308,7 @@ func (m gpt4oMatcher) match(s string, p int) int {
 	if c&clN != 0 {
 		return runMax(s, p, clN, m.digits)
 	}
-	const notPunct = clSpace | clL | clN
-	q := p
-	if b == ' ' {
-		if c2, w2 := classAt(s, p+1); w2 > 0 && c2&notPunct == 0 {
-			q, c = p+1, c2
-		}
-	}
-	if c&notPunct == 0 {
-		e := runNot(s, q, notPunct)
-		for e < len(s) && (s[e] == '\r' || s[e] == '\n' || m.slash && s[e] == '/') {
-			e++
-		}
+	if e := punctRun(s, p, c, clSpace|clL|clN, true, m.slash); e >= 0 {
 		return e
 	}
 	return spaceTail(s, p, true, true)
