@@ -30,14 +30,20 @@ type realGolden struct {
 	GreedyTop2       [][2][2]float64     `json:"greedy_top2"`
 }
 
-// Real quantized models amplify rounding: llama.cpp's own logprobs move by
-// up to ~0.5 between its flash-attention and plain paths on these two
-// models, and owl rounds in places as llama.cpp's AVX2 build does while the
-// reference ran an AVX-512 build. So the comparison is of decisions with a
-// clear margin, and of the chosen token's logprob within a loose bound.
+// Real quantized models amplify rounding: a last-bit difference in a dot
+// product (owl sums in another order than ggml's AVX2 kernels) now and then
+// moves an activation across a Q8 or F16 rounding boundary, a jump of ~1e-3
+// relative, and these models carry it on (SmolLM2's first token reaches
+// 2e4 in layer 11). Against the AVX2 build (testdata/golden/README.md) owl
+// was measured at up to 0.37 for llama.cpp's top token (Gemma 3 chat) and
+// 0.66 over its top 10 (SmolLM2 chat); llama.cpp's own logprobs move by up
+// to ~0.5 between its flash-attention and plain paths. So the comparison is
+// of decisions with a clear margin, and of logprobs within bounds with room
+// for such jumps.
 const (
-	realMargin    = 1.0 // logits apart: a clear decision, which must agree
-	realTolerance = 1.0 // |Δ logprob| of llama.cpp's top token
+	realMargin       = 1.0  // logits apart: a clear decision, which must agree
+	realTopTolerance = 0.75 // |Δ logprob| of llama.cpp's top token
+	realTolerance    = 1.0  // |Δ logprob| of the rest of its top 10
 )
 
 // realModels loads each real model once for the tests that use it.
@@ -129,7 +135,8 @@ func TestRealModelsGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			vocab := l.Model.HParams().Vocab
-			var worst float64
+			var worst, worstTop float64
+			worstPos := from
 			for i, want := range g.PromptLogits {
 				pos := from + i
 				lp := LogSoftmax(nil, logits[i*vocab:(i+1)*vocab])
@@ -139,13 +146,24 @@ func TestRealModelsGolden(t *testing.T) {
 						t.Errorf("position %d: top-1 %d, llama.cpp %d by a margin of %.2f", pos, got, top, want.Top[0][1]-want.Top[1][1])
 					}
 				}
-				d := math.Abs(float64(lp[top]) - (want.Top[0][1] - want.LSE))
-				worst = max(worst, d)
-				if d > realTolerance {
-					t.Errorf("position %d: logprob of token %d %.3f, llama.cpp %.3f", pos, top, lp[top], want.Top[0][1]-want.LSE)
+				for rank, e := range want.Top {
+					id, ref := int32(e[0]), e[1]-want.LSE
+					d := math.Abs(float64(lp[id]) - ref)
+					if d > worst {
+						worst, worstPos = d, pos
+					}
+					tol := realTolerance
+					if rank == 0 {
+						worstTop = max(worstTop, d)
+						tol = realTopTolerance
+					}
+					if d > tol {
+						t.Errorf("position %d: logprob of llama.cpp's #%d token %d %.4f, llama.cpp %.4f", pos, rank+1, id, lp[id], ref)
+					}
 				}
 			}
-			t.Logf("%d positions: largest top-1 logprob difference from llama.cpp %.3f", len(g.PromptLogits), worst)
+			t.Logf("%d positions: largest logprob difference from llama.cpp %.4f for its top token, %.4f over its top %d (at position %d)",
+				len(g.PromptLogits), worstTop, worst, len(g.PromptLogits[0].Top), worstPos)
 
 			// Greedy decoding from the cached prompt.
 			last := slices.Clone(logits[len(logits)-vocab:])

@@ -23,12 +23,16 @@ type Backend struct {
 
 	// Scratch grown on demand and reused, so that operations allocate
 	// nothing in the steady state.
-	xq      []byte      // activations converted to a dot type
-	xf      []float32   // activations widened back to float32 (F16 weights)
-	scratch [][]float32 // per-worker float32 scratch
+	xq      []byte          // activations converted to a dot type
+	xf      []float32       // activations widened back to float32 (F16 weights)
+	scratch [][]float32     // per-worker float32 scratch
+	unp     []*batchScratch // per-worker unpacked rows of w (batched MatMul)
+	xp      []uint64        // activations packed for batched MatMul
+	zero    []byte          // zeros standing for missing activation rows
 
 	// One preallocated task per operation.
 	conv  convTask
+	pack  packTask
 	mm    matmulTask
 	norm  rmsNormTask
 	elem  elemTask
@@ -210,6 +214,28 @@ func (b *Backend) workerScratch(n int) {
 			b.scratch[i] = make([]float32, n)
 		}
 	}
+}
+
+// unpackRows is how many rows of w a worker unpacks at once for batched
+// MatMul: with 4 activation rows they stay within L1 and L2.
+const unpackRows = 16
+
+// unpackScratch makes every worker's batched-MatMul scratch fit rows of
+// cols values.
+func (b *Backend) unpackScratch(cols int) []*batchScratch {
+	if len(b.unp) < b.threads {
+		b.unp = make([]*batchScratch, b.threads)
+	}
+	for i, bs := range b.unp {
+		if bs == nil {
+			bs = &batchScratch{us: make([]unpacked, unpackRows)}
+			b.unp[i] = bs
+		}
+		for j := range bs.us {
+			bs.us[j].grow(cols)
+		}
+	}
+	return b.unp
 }
 
 // grainFor returns how many rows of cols elements make a chunk worth handing

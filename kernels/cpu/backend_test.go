@@ -230,7 +230,11 @@ func TestMatMul(t *testing.T) {
 				if tr.FromFloat == nil {
 					copy(xrow, f32Bytes(xi))
 				} else {
-					xrow = encode(t, tr.VecDotType, xi)
+					// The backend's converter (q8act.go for Q8_0/Q8_1), not
+					// gguf's reference quantizer.
+					size, _ := tr.VecDotType.RowSize(int64(s.cols))
+					xrow = make([]byte, size)
+					tr.FromFloat(xrow, xi)
 				}
 				for rr := 0; rr < s.rows; rr++ {
 					want := tr.VecDot(s.cols, w.Data[rr*w.RowBytes():(rr+1)*w.RowBytes()], xrow)

@@ -58,6 +58,10 @@ type matmulTask struct {
 	wTile  int
 	xTile  int
 	tilesX int
+	bk     *batchKernel    // batched form of dot, or nil
+	unp    []*batchScratch // per-worker unpacked rows of w for bk
+	xp     []uint64        // x packed for bk, three rows per cols values
+	zero   []byte          // xrb zero bytes
 }
 
 func (m *matmulTask) do(w, lo, hi int) {
@@ -66,6 +70,10 @@ func (m *matmulTask) do(w, lo, hi int) {
 		i0 := k % m.tilesX * m.xTile
 		r1 := min(r0+m.wTile, m.rows)
 		i1 := min(i0+m.xTile, m.n)
+		if m.bk != nil && i1-i0 >= 2 {
+			m.batched(m.unp[w], r0, r1, i0, i1)
+			continue
+		}
 		for r := r0; r < r1; r++ {
 			wr := m.w[r*m.wrb : (r+1)*m.wrb]
 			if m.xf != nil {
@@ -73,7 +81,11 @@ func (m *matmulTask) do(w, lo, hi int) {
 				// dotBF16's order, so the sums are theirs exactly.
 				wf := m.rowBuf[w][:m.cols]
 				widen(m.wtype, wf, wr)
-				for i := i0; i < i1; i++ {
+				i := i0
+				for ; i+2 <= i1; i += 2 {
+					m.dst[i*m.rows+r], m.dst[(i+1)*m.rows+r] = dotF32s2(wf, m.xf[i*m.cols:(i+1)*m.cols], m.xf[(i+1)*m.cols:(i+2)*m.cols])
+				}
+				if i < i1 {
 					m.dst[i*m.rows+r] = dotF32s(wf, m.xf[i*m.cols:(i+1)*m.cols])
 				}
 				continue
@@ -85,9 +97,79 @@ func (m *matmulTask) do(w, lo, hi int) {
 	}
 }
 
+// batched computes the tile rows [r0, r1) of w by rows [i0, i1) of x with
+// m.bk: up to len(us) rows of w are unpacked, then each group of three x
+// rows (packed by packTask, small enough to stay in L1) is dotted with all
+// of them.
+func (m *matmulTask) batched(bs *batchScratch, r0, r1, i0, i1 int) {
+	us := bs.us
+	for ra := r0; ra < r1; ra += len(us) {
+		rb := min(ra+len(us), r1)
+		for r := ra; r < rb; r++ {
+			m.bk.unpack(&us[r-ra], m.w[r*m.wrb:(r+1)*m.wrb], m.cols)
+		}
+		// i0 is a multiple of 3 (xTile is), so packed group i/3 starts at i.
+		i := i0
+		for ; i+6 <= i1; i += 6 {
+			xs, s := &bs.xs, &bs.out // in scratch: pointers to them escape
+			for j := range xs {
+				xs[j] = m.x[(i+j)*m.xrb : (i+j+1)*m.xrb]
+			}
+			p := m.xp[i/3*m.cols : (i/3+1)*m.cols]
+			p2 := m.xp[(i/3+1)*m.cols : (i/3+2)*m.cols]
+			for r := ra; r < rb; r++ {
+				m.bk.dot6(&us[r-ra], m.cols, p, p2, xs, s)
+				for j, v := range s {
+					m.dst[(i+j)*m.rows+r] = v
+				}
+			}
+		}
+		for ; i < i1; i += 3 {
+			k := min(3, i1-i)
+			var xs [3][]byte
+			for j := range xs {
+				// Missing rows repeat the last one; their sums are dropped.
+				ij := i + min(j, k-1)
+				xs[j] = m.x[ij*m.xrb : (ij+1)*m.xrb]
+			}
+			p := m.xp[i/3*m.cols : (i/3+1)*m.cols]
+			for r := ra; r < rb; r++ {
+				s := m.bk.dot3(&us[r-ra], m.cols, p, xs[0], xs[1], xs[2])
+				for j := 0; j < k; j++ {
+					m.dst[(i+j)*m.rows+r] = s[j]
+				}
+			}
+		}
+	}
+}
+
+// packTask packs groups of three rows of x for a batchKernel.
+type packTask struct {
+	m *matmulTask
+}
+
+func (t *packTask) do(_, lo, hi int) {
+	m := t.m
+	for g := lo; g < hi; g++ {
+		var xs [3][]byte
+		for j := range xs {
+			// Rows past n (the last group) pack as zeros.
+			if i := 3*g + j; i < m.n {
+				xs[j] = m.x[i*m.xrb : (i+1)*m.xrb]
+			} else {
+				xs[j] = m.zero
+			}
+		}
+		bk := m.bk
+		packX(m.xp[g*m.cols:(g+1)*m.cols], xs[0], xs[1], xs[2], m.cols, bk.blockBytes, bk.valOff, bk.blockVals)
+	}
+}
+
 // MatMul sets dst[n, r] = Σ_c x[n, c]·w[r, c]. x (F32) is converted once to
-// w's dot type, as ggml does; then each output is one VecDot. Few rows of x
-// (decoding) are split over rows of w; many rows over tiles of both.
+// w's dot type, as ggml does; then each output is one VecDot (for two or
+// more rows of x and the common quant types, batched kernels that give the
+// same bits: matmul_batch.go). Few rows of x (decoding) are split over rows
+// of w; many rows over tiles of both.
 func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 	b.lock()
 	defer b.mu.Unlock()
@@ -142,6 +224,20 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		m.x = b.xq[:n*m.xrb]
 		b.conv = convTask{src: xs, cols: cols, dst: m.x, rb: m.xrb, from: tr.FromFloat}
 		b.pool.run(&b.conv, n, grainFor(cols))
+		if bk := batchKernels[w.Type]; bk != nil && n >= 2 {
+			m.bk, m.unp = bk, b.unpackScratch(cols)
+			groups := (n + 2) / 3
+			if len(b.xp) < groups*cols {
+				b.xp = make([]uint64, groups*cols)
+			}
+			if len(b.zero) < m.xrb {
+				b.zero = make([]byte, m.xrb)
+			}
+			m.xp, m.zero = b.xp[:groups*cols], b.zero[:m.xrb]
+			b.pack = packTask{m: m}
+			b.pool.run(&b.pack, groups, max(1, grainFor(cols)/3))
+			b.pack = packTask{}
+		}
 	}
 
 	if n <= 3 {
@@ -151,6 +247,9 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		m.wTile = min(max((rows+8*b.threads-1)/(8*b.threads), 4), 256)
 	} else {
 		m.xTile = min(n, 64)
+		if m.bk != nil {
+			m.xTile = min(n, 63) // whole packed groups of three
+		}
 		m.tilesX = (n + m.xTile - 1) / m.xTile
 		m.wTile = 16
 	}

@@ -40,13 +40,19 @@ var traits = map[gguf.Type]*Traits{
 }
 
 func init() {
-	// Quantized dot types take their converters from gguf's reference
-	// quantizers (ggml's quantize_row_q8_*_ref). ggml's AVX2 build converts
-	// activations to Q8_0/Q8_1 with 127/amax and round-half-even instead of
-	// 1/(amax/127) and round-half-away; the two differ only on exact ties
-	// and last-ulp scale differences, far below the tolerance owl is held to.
+	// Activations become Q8_0/Q8_1 as llama.cpp's x86 build converts them
+	// (q8act.go); Q8_K takes gguf's reference quantizer, which ggml's x86
+	// quantize_row_q8_K calls too.
 	for _, tr := range traits {
-		if tr.FromFloat == nil && tr.VecDotType != gguf.TypeF32 {
+		if tr.FromFloat != nil || tr.VecDotType == gguf.TypeF32 {
+			continue
+		}
+		switch tr.VecDotType {
+		case gguf.TypeQ8_0:
+			tr.FromFloat = fromFloatQ8_0
+		case gguf.TypeQ8_1:
+			tr.FromFloat = fromFloatQ8_1
+		default:
 			tr.FromFloat = tr.VecDotType.Traits().Quantize
 		}
 	}
