@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"errors"
+	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -14,11 +17,14 @@ import (
 // than decoding does.
 func TestBatchMatchesSequential(t *testing.T) {
 	path := filepath.Join(sharedDir, "models", "synth-llama-small-Q8_0.gguf")
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("%s is absent (the shared test data is not checked out beside the repository)", path)
+	}
 	be := cpu.New(2)
 	defer be.Close()
 	l, err := Load(path, be)
 	if err != nil {
-		t.Skipf("shared model: %v", err)
+		t.Fatal(err)
 	}
 	defer l.Close()
 	tokens := l.Tokenizer.Encode("The quick brown fox jumps over the lazy dog, and then it runs far away into the dark forest where nobody can find it again, ever. Then the dog wakes up, looks around, and goes back to sleep in the warm afternoon sun.", true, false)

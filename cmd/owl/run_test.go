@@ -21,7 +21,7 @@ import (
 func TestRunGolden(t *testing.T) {
 	files, _ := filepath.Glob(filepath.Join(sharedDir, "golden", "*.json"))
 	if len(files) == 0 {
-		t.Skipf("no golden files under %s", sharedDir)
+		t.Skipf("no golden files under %s (the shared test data is not checked out beside the repository)", sharedDir)
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -96,9 +96,10 @@ func TestRunGolden(t *testing.T) {
 func rewriteModel(t *testing.T, edit func(kv []gguf.KV, ts []gguf.TensorInfo) ([]gguf.KV, []gguf.TensorInfo)) string {
 	t.Helper()
 	src := filepath.Join(sharedDir, "models", "synth-llama-small-Q8_0.gguf")
+	needFile(t, src)
 	f, err := gguf.Open(src)
 	if err != nil {
-		t.Skipf("shared model: %v", err)
+		t.Fatal(err)
 	}
 	defer f.Close()
 	kv, ts := edit(slices.Clone(f.KV), slices.Clone(f.Tensors))
@@ -167,9 +168,7 @@ func TestRunBadModels(t *testing.T) {
 
 func TestRunContextOverflow(t *testing.T) {
 	model := filepath.Join(sharedDir, "models", "synth-llama-small-Q8_0.gguf")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("shared model: %v", err)
-	}
+	needFile(t, model)
 	code, _, errOut := runOwl("run", "-m", model, "-c", "16", "-n", "10", "-p", "The quick brown fox jumps over the lazy dog.")
 	if code != 1 || !strings.Contains(errOut, "exceed the context of 16 by") {
 		t.Errorf("exit %d, stderr %q", code, errOut)
@@ -189,9 +188,7 @@ func TestRunContextOverflow(t *testing.T) {
 
 func TestInteractiveChat(t *testing.T) {
 	model := filepath.Join(sharedDir, "models", "synth-llama-small-Q8_0.gguf")
-	if _, err := os.Stat(model); err != nil {
-		t.Skipf("shared model: %v", err)
-	}
+	needFile(t, model)
 	be := cpu.New(2)
 	defer be.Close()
 	l, err := engine.Load(model, be)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -39,9 +38,7 @@ func TestServeFlags(t *testing.T) {
 // from OWL_API_KEY, logs a line per request, and on the stop signal shuts
 // down within its bound, ending a stream in flight, and exits 0.
 func TestServe(t *testing.T) {
-	if _, err := os.Stat(tinyModel); err != nil {
-		t.Skipf("shared test model absent: %v", err)
-	}
+	needFile(t, tinyModel)
 	t.Setenv("OWL_API_KEY", "k3y")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,6 +26,17 @@ func sharedGGUFs(t *testing.T) []string {
 		t.Skipf("no .gguf files under %s (the shared test data is not checked out beside the repository)", sharedDir)
 	}
 	return out
+}
+
+// needFile skips the test when path, shared reference data beside the
+// repository, is absent; any other failure to stat it fails the test.
+func needFile(t *testing.T, path string) {
+	t.Helper()
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		t.Skipf("%s is absent (the shared test data is not checked out beside the repository)", path)
+	} else if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func runOwl(args ...string) (code int, stdout, stderr string) {
@@ -72,9 +85,7 @@ func TestShowShared(t *testing.T) {
 
 func TestShowSynthFacts(t *testing.T) {
 	path := filepath.Join(sharedDir, "models", "synth-llama-small-Q8_0.gguf")
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("shared model absent: %v", err)
-	}
+	needFile(t, path)
 	code, out, _ := runOwl("show", path, "--json")
 	if code != 0 {
 		t.Fatal("exit", code)
