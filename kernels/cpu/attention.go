@@ -145,9 +145,8 @@ func (t *attentionTask) do(w, lo, hi int) {
 			mx = cmax(mx, s)
 		}
 		var sum float64
-		for j, s := range sc {
-			e := expf(s - mx)
-			sc[j] = e
+		expSubVec(sc, sc, mx)
+		for _, e := range sc {
 			sum += float64(e)
 		}
 		inv := float32(1 / sum)

@@ -199,68 +199,70 @@ func quantWeights(t testing.TB, b *Backend, r *rand.Rand, typ gguf.Type, rows, c
 }
 
 func TestMatMul(t *testing.T) {
-	r := newRand(t)
-	bs := backends(t)
-	shapes := []struct{ rows, cols, n int }{
-		{1, 256, 1}, {7, 256, 2}, {64, 512, 3}, {300, 256, 1}, {33, 256, 5}, {40, 512, 70}, {129, 256, 130},
-	}
-	for _, typ := range computeTypes() {
-		tr := traits[typ]
-		for _, s := range shapes {
-			wf, w := quantWeights(t, bs[0], r, typ, s.rows, s.cols)
-			xf := make([]float32, 0, s.n*s.cols)
-			for i := 0; i < s.n; i++ {
-				xf = append(xf, randRow(r, s.cols, 0)...)
-			}
-			x := tensorOf(bs[0], xf, s.n, s.cols)
-			var first []float32
-			for _, b := range bs {
-				dst := b.NewTensor(gguf.TypeF32, s.n, s.rows)
-				b.MatMul(dst, w, x)
-				if first == nil {
-					first = values(dst)
-					continue
+	forKernelSets(t, func(t *testing.T) {
+		r := newRand(t)
+		bs := backends(t)
+		shapes := []struct{ rows, cols, n int }{
+			{1, 256, 1}, {7, 256, 2}, {64, 512, 3}, {300, 256, 1}, {33, 256, 5}, {40, 512, 70}, {129, 256, 130},
+		}
+		for _, typ := range computeTypes() {
+			tr := traits[typ]
+			for _, s := range shapes {
+				wf, w := quantWeights(t, bs[0], r, typ, s.rows, s.cols)
+				xf := make([]float32, 0, s.n*s.cols)
+				for i := 0; i < s.n; i++ {
+					xf = append(xf, randRow(r, s.cols, 0)...)
 				}
-				sameBits(t, typ.String()+" threads", first, values(dst))
-			}
-			// Each output is exactly one VecDot of the converted row.
-			xrow := make([]byte, 4*s.cols)
-			for i := 0; i < s.n; i++ {
-				xi := xf[i*s.cols : (i+1)*s.cols]
-				if tr.FromFloat == nil {
-					copy(xrow, f32Bytes(xi))
-				} else {
-					// The backend's converter (q8act.go for Q8_0/Q8_1), not
-					// gguf's reference quantizer.
-					size, _ := tr.VecDotType.RowSize(int64(s.cols))
-					xrow = make([]byte, size)
-					tr.FromFloat(xrow, xi)
+				x := tensorOf(bs[0], xf, s.n, s.cols)
+				var first []float32
+				for _, b := range bs {
+					dst := b.NewTensor(gguf.TypeF32, s.n, s.rows)
+					b.MatMul(dst, w, x)
+					if first == nil {
+						first = values(dst)
+						continue
+					}
+					sameBits(t, typ.String()+" threads", first, values(dst))
 				}
-				for rr := 0; rr < s.rows; rr++ {
-					want := tr.VecDot(s.cols, w.Data[rr*w.RowBytes():(rr+1)*w.RowBytes()], xrow)
-					if got := first[i*s.rows+rr]; math.Float32bits(got) != math.Float32bits(want) {
-						t.Fatalf("%v %+v: dst[%d,%d] = %g, VecDot gives %g", typ, s, i, rr, got, want)
+				// Each output is exactly one VecDot of the converted row.
+				xrow := make([]byte, 4*s.cols)
+				for i := 0; i < s.n; i++ {
+					xi := xf[i*s.cols : (i+1)*s.cols]
+					if tr.FromFloat == nil {
+						copy(xrow, f32Bytes(xi))
+					} else {
+						// The backend's converter (q8act.go for Q8_0/Q8_1), not
+						// gguf's reference quantizer.
+						size, _ := tr.VecDotType.RowSize(int64(s.cols))
+						xrow = make([]byte, size)
+						tr.FromFloat(xrow, xi)
+					}
+					for rr := 0; rr < s.rows; rr++ {
+						want := tr.VecDot(s.cols, w.Data[rr*w.RowBytes():(rr+1)*w.RowBytes()], xrow)
+						if got := first[i*s.rows+rr]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%v %+v: dst[%d,%d] = %g, VecDot gives %g", typ, s, i, rr, got, want)
+						}
 					}
 				}
-			}
-			// Against the unquantized product.
-			var q quantError
-			for i := 0; i < s.n; i++ {
-				for rr := 0; rr < s.rows; rr++ {
-					q.add(wf[rr*s.cols:(rr+1)*s.cols], xf[i*s.cols:(i+1)*s.cols], first[i*s.rows+rr])
+				// Against the unquantized product.
+				var q quantError
+				for i := 0; i < s.n; i++ {
+					for rr := 0; rr < s.rows; rr++ {
+						q.add(wf[rr*s.cols:(rr+1)*s.cols], xf[i*s.cols:(i+1)*s.cols], first[i*s.rows+rr])
+					}
+				}
+				tol := quantTol[typ]
+				if typ == gguf.TypeF32 {
+					tol = f32Tol
+				}
+				// Few dots make a noisy estimate of the error; widen the bound.
+				tol *= 1 + 4/math.Sqrt(float64(q.n))
+				if e := q.rms(); e > tol {
+					t.Errorf("%v %+v: normalized error %g > %g", typ, s, e, tol)
 				}
 			}
-			tol := quantTol[typ]
-			if typ == gguf.TypeF32 {
-				tol = f32Tol
-			}
-			// Few dots make a noisy estimate of the error; widen the bound.
-			tol *= 1 + 4/math.Sqrt(float64(q.n))
-			if e := q.rms(); e > tol {
-				t.Errorf("%v %+v: normalized error %g > %g", typ, s, e, tol)
-			}
 		}
-	}
+	})
 }
 
 func TestMatMulRowRange(t *testing.T) {

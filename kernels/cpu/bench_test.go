@@ -20,7 +20,7 @@ func BenchmarkMatMul(b *testing.B) {
 		for i := 0; i < rows; i++ {
 			data = append(data, encode(b, typ, randRow(r, cols, 1))...)
 		}
-		for _, n := range []int{1, 32} {
+		for _, n := range []int{1, 16, 32} {
 			xf := randRow(r, n*cols, 0)
 			for _, threads := range []int{1, 2} {
 				b.Run(fmt.Sprintf("%v/n=%d/threads=%d", typ, n, threads), func(b *testing.B) {

@@ -1,5 +1,7 @@
-// Package cpu is owl's CPU backend: kernels.Backend in plain Go, run on a
-// persistent pool of worker goroutines.
+// Package cpu is owl's CPU backend: kernels.Backend in Go, with amd64
+// assembly for the hot loops (AVX2, and AVX512-VNNI where present: the
+// quantized dot products, expf and SiLU) and plain Go everywhere else, run
+// on a persistent pool of worker goroutines.
 //
 // Its numerics follow ggml's CPU backend as llama.cpp builds it for x86
 // with AVX2, so that a model run here reproduces llama.cpp's logits to
@@ -8,7 +10,8 @@
 //   - MatMul converts activations to each weight type's dot type first
 //     (Q8_0, Q8_1 or Q8_K for quantized weights, F16 or BF16 for half
 //     weights; see Traits), then sums exact integer block products scaled
-//     by d_w·d_x in float32, as ggml's vec_dot kernels do.
+//     by d_w·d_x in float32, as ggml's vec_dot kernels do; on amd64 the
+//     32-element block types sum in ggml's AVX2 lane order (lanes.go).
 //   - RMSNorm sums squares in float64 and scales in float32; the weight is
 //     a separate multiply, as llama.cpp's graph has it.
 //   - Rope builds ggml's float32 angle cache (theta multiplied by

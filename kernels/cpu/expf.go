@@ -2,12 +2,41 @@ package cpu
 
 import "math"
 
-// fma32 is a float32 fused multiply-add. The exact product of two float32
-// values fits a float64, so one float64 FMA rounds it and the sum once; the
-// second rounding, to float32, differs from a single rounding only when the
-// first lands exactly on a float32 tie.
+// fma32 is a float32 fused multiply-add, rounded once. The product of two
+// float32 values is exact in a float64; the float64 sum is rounded, and
+// rounding that again to float32 could differ from one rounding only when
+// the float64 sum lies exactly halfway between two float32 values. Then
+// the sum's exact error term (TwoSum) says which way the true value lies.
 func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
+	p := float64(float64(a) * float64(b))
+	s := p + float64(c)
+	r := float32(s)
+	// A float64 in float32's normal range lies halfway between two float32
+	// values only when its 29 extra mantissa bits are exactly 1000…0.
+	if bits := math.Float64bits(s); bits&(1<<29-1) != 1<<28 && bits>>52&0x7FF > 1023-126 {
+		return r
+	}
+	if float64(r) == s || math.IsInf(s, 0) || math.IsNaN(s) {
+		return r
+	}
+	bb := s - p
+	e := (p - (s - bb)) + (float64(c) - bb)
+	if e == 0 {
+		return r
+	}
+	lo, hi := r, r
+	if float64(r) < s {
+		hi = math.Nextafter32(r, float32(math.Inf(1)))
+	} else {
+		lo = math.Nextafter32(r, float32(math.Inf(-1)))
+	}
+	if (float64(lo)+float64(hi))/2 != s {
+		return r
+	}
+	if e > 0 {
+		return hi
+	}
+	return lo
 }
 
 // expf is ggml's vectorized exponential (ggml_v_expf, from Arm's optimized

@@ -154,90 +154,92 @@ func (m *llama) forward(c *kernels.KVCache, bt *kernels.Batch) []float32 {
 }
 
 func TestLlamaGolden(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(sharedDir, "golden", "*.json"))
-	if len(files) == 0 {
-		t.Skip("no golden files in shared/testdata/golden")
-	}
-	for _, threads := range []int{1, 2} {
-		b := cpu.New(threads)
-		defer b.Close()
-		for _, path := range files {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var gd golden
-			if err := json.Unmarshal(raw, &gd); err != nil {
-				t.Fatalf("%s: %v", path, err)
-			}
-			f, err := gguf.Open(filepath.Join(sharedDir, "models", gd.Model))
-			if err != nil {
-				t.Fatal(err)
-			}
-			m := loadLlama(t, b, f)
-			c := b.NewKVCache(gguf.TypeF16, m.layers, 1, 64, m.kvh*m.hd)
-			n := len(gd.PromptTokens)
-			bt := &kernels.Batch{Tokens: gd.PromptTokens, Pos: make([]int32, n), Seq: make([]int32, n)}
-			for i := range bt.Pos {
-				bt.Pos[i] = int32(i)
-			}
-			logits := m.forward(c, bt)
-			var worst float64
-			for i, pl := range gd.PromptLogits {
-				row := logits[i*m.vocab : (i+1)*m.vocab]
-				var mx float64 = math.Inf(-1)
-				for _, v := range row {
-					mx = math.Max(mx, float64(v))
-				}
-				var s float64
-				for _, v := range row {
-					s += math.Exp(float64(v) - mx)
-				}
-				lse := mx + math.Log(s)
-				for _, tl := range pl.Top {
-					id, want := int(tl[0]), tl[1]-pl.LSE
-					got := float64(row[id]) - lse
-					worst = math.Max(worst, math.Abs(got-want))
-					if math.Abs(got-want) > 1e-4 && os.Getenv("OWL_DEBUG") != "" {
-						t.Logf("pos %d tok %d got %g want %g (logit %g vs %g, lse %g vs %g)", i, id, got, want, row[id], tl[1], lse, pl.LSE)
-					}
-				}
-				// llama.cpp's top token is ours too, unless its margin is
-				// below the comparison's noise.
-				if len(pl.Top) > 1 && pl.Top[0][1]-pl.Top[1][1] >= 0.01 {
-					if top := slices.Index(row, slices.Max(row)); top != int(pl.Top[0][0]) {
-						t.Errorf("%s threads=%d position %d: top token %d, llama.cpp %d", filepath.Base(path), threads, i, top, int(pl.Top[0][0]))
-					}
-				}
-			}
-			t.Logf("%s threads=%d: max |Δ logprob| over llama.cpp's top 10 = %.2g", filepath.Base(path), threads, worst)
-			// Greedy decoding, one token per batch, continues the cache.
-			last := logits[(n-1)*m.vocab:]
-			for k, want := range gd.Greedy {
-				top := slices.Index(last, slices.Max(last))
-				second := float32(math.Inf(-1))
-				for id, v := range last {
-					if id != top {
-						second = max(second, v)
-					}
-				}
-				// owl and llama.cpp agree to about 1e-6 here; a smaller
-				// margin is a tie.
-				if last[top]-second < 2e-5 {
-					t.Logf("%s: greedy token %d has a margin of %g; not compared further", filepath.Base(path), k, last[top]-second)
-					break
-				}
-				if int32(top) != want {
-					t.Errorf("%s threads=%d: greedy token %d is %d, llama.cpp %d", filepath.Base(path), threads, k, top, want)
-					break
-				}
-				pos := int32(n + k)
-				last = m.forward(c, &kernels.Batch{Tokens: []int32{want}, Pos: []int32{pos}, Seq: []int32{0}})
-			}
-			if worst > 0.02 {
-				t.Errorf("%s threads=%d: logprobs differ from llama.cpp by up to %g", filepath.Base(path), threads, worst)
-			}
-			f.Close()
+	cpu.ForKernelSets(t, func(t *testing.T) {
+		files, _ := filepath.Glob(filepath.Join(sharedDir, "golden", "*.json"))
+		if len(files) == 0 {
+			t.Skip("no golden files in shared/testdata/golden")
 		}
-	}
+		for _, threads := range []int{1, 2} {
+			b := cpu.New(threads)
+			defer b.Close()
+			for _, path := range files {
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gd golden
+				if err := json.Unmarshal(raw, &gd); err != nil {
+					t.Fatalf("%s: %v", path, err)
+				}
+				f, err := gguf.Open(filepath.Join(sharedDir, "models", gd.Model))
+				if err != nil {
+					t.Fatal(err)
+				}
+				m := loadLlama(t, b, f)
+				c := b.NewKVCache(gguf.TypeF16, m.layers, 1, 64, m.kvh*m.hd)
+				n := len(gd.PromptTokens)
+				bt := &kernels.Batch{Tokens: gd.PromptTokens, Pos: make([]int32, n), Seq: make([]int32, n)}
+				for i := range bt.Pos {
+					bt.Pos[i] = int32(i)
+				}
+				logits := m.forward(c, bt)
+				var worst float64
+				for i, pl := range gd.PromptLogits {
+					row := logits[i*m.vocab : (i+1)*m.vocab]
+					var mx float64 = math.Inf(-1)
+					for _, v := range row {
+						mx = math.Max(mx, float64(v))
+					}
+					var s float64
+					for _, v := range row {
+						s += math.Exp(float64(v) - mx)
+					}
+					lse := mx + math.Log(s)
+					for _, tl := range pl.Top {
+						id, want := int(tl[0]), tl[1]-pl.LSE
+						got := float64(row[id]) - lse
+						worst = math.Max(worst, math.Abs(got-want))
+						if math.Abs(got-want) > 1e-4 && os.Getenv("OWL_DEBUG") != "" {
+							t.Logf("pos %d tok %d got %g want %g (logit %g vs %g, lse %g vs %g)", i, id, got, want, row[id], tl[1], lse, pl.LSE)
+						}
+					}
+					// llama.cpp's top token is ours too, unless its margin is
+					// below the comparison's noise.
+					if len(pl.Top) > 1 && pl.Top[0][1]-pl.Top[1][1] >= 0.01 {
+						if top := slices.Index(row, slices.Max(row)); top != int(pl.Top[0][0]) {
+							t.Errorf("%s threads=%d position %d: top token %d, llama.cpp %d", filepath.Base(path), threads, i, top, int(pl.Top[0][0]))
+						}
+					}
+				}
+				t.Logf("%s threads=%d: max |Δ logprob| over llama.cpp's top 10 = %.2g", filepath.Base(path), threads, worst)
+				// Greedy decoding, one token per batch, continues the cache.
+				last := logits[(n-1)*m.vocab:]
+				for k, want := range gd.Greedy {
+					top := slices.Index(last, slices.Max(last))
+					second := float32(math.Inf(-1))
+					for id, v := range last {
+						if id != top {
+							second = max(second, v)
+						}
+					}
+					// owl and llama.cpp agree to about 1e-6 here; a smaller
+					// margin is a tie.
+					if last[top]-second < 2e-5 {
+						t.Logf("%s: greedy token %d has a margin of %g; not compared further", filepath.Base(path), k, last[top]-second)
+						break
+					}
+					if int32(top) != want {
+						t.Errorf("%s threads=%d: greedy token %d is %d, llama.cpp %d", filepath.Base(path), threads, k, top, want)
+						break
+					}
+					pos := int32(n + k)
+					last = m.forward(c, &kernels.Batch{Tokens: []int32{want}, Pos: []int32{pos}, Seq: []int32{0}})
+				}
+				if worst > 0.02 {
+					t.Errorf("%s threads=%d: logprobs differ from llama.cpp by up to %g", filepath.Base(path), threads, worst)
+				}
+				f.Close()
+			}
+		}
+	})
 }

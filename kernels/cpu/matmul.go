@@ -17,6 +17,11 @@ type convTask struct {
 	from  func(dst []byte, src []float32)
 	widen []float32 // when set, round through binary16 (bf16) into it
 	bf16  bool
+	// side, when set, receives the lane kernels' block scales of each
+	// group of four rows (laneSide), sideLen floats a group.
+	side    []float32
+	sideLen int
+	q81     bool
 }
 
 func (c *convTask) do(_, lo, hi int) {
@@ -24,6 +29,11 @@ func (c *convTask) do(_, lo, hi int) {
 		x := c.src[i*c.cols : (i+1)*c.cols]
 		if c.widen == nil {
 			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
+			if c.side != nil {
+				if g := i / 4; g < len(c.side)/c.sideLen {
+					laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81)
+				}
+			}
 			continue
 		}
 		y := c.widen[i*c.cols : (i+1)*c.cols]
@@ -43,25 +53,30 @@ func (c *convTask) do(_, lo, hi int) {
 // by xTile rows of x; item k is tile (k/tilesX, k%tilesX), so consecutive
 // items share their rows of w.
 type matmulTask struct {
-	w      []byte
-	wrb    int
-	rows   int
-	x      []byte // x in the dot type, xrb bytes a row
-	xrb    int
-	xf     []float32 // or x widened to float32 (F16 and BF16 weights)
-	wtype  gguf.Type
-	rowBuf [][]float32 // per-worker row of w widened to float32
-	n      int
-	cols   int
-	dst    []float32
-	dot    func(n int, w, x []byte) float32
-	wTile  int
-	xTile  int
-	tilesX int
-	bk     *batchKernel    // batched form of dot, or nil
-	unp    []*batchScratch // per-worker unpacked rows of w for bk
-	xp     []uint64        // x packed for bk, three rows per cols values
-	zero   []byte          // xrb zero bytes
+	w       []byte
+	wrb     int
+	rows    int
+	x       []byte // x in the dot type, xrb bytes a row
+	xrb     int
+	xf      []float32 // or x widened to float32 (F16 and BF16 weights)
+	wtype   gguf.Type
+	rowBuf  [][]float32 // per-worker row of w widened to float32
+	n       int
+	cols    int
+	dst     []float32
+	dot     func(n int, w, x []byte) float32
+	wTile   int
+	xTile   int
+	tilesX  int
+	bk      *batchKernel // batched form of dot, or nil
+	lk      laneKernel   // lane kernels (lanes.go), when lanes is set
+	lanes   bool
+	lout    []laneOut // per-worker dot4 results
+	side    []float32 // x's block scales for lk.dot4, per group of four rows
+	sideLen int
+	unp     []*batchScratch // per-worker unpacked rows of w for bk
+	xp      []uint64        // x packed for bk, three rows per cols values
+	zero    []byte          // xrb zero bytes
 }
 
 func (m *matmulTask) do(w, lo, hi int) {
@@ -70,6 +85,10 @@ func (m *matmulTask) do(w, lo, hi int) {
 		i0 := k % m.tilesX * m.xTile
 		r1 := min(r0+m.wTile, m.rows)
 		i1 := min(i0+m.xTile, m.n)
+		if m.lanes {
+			m.laneTile(&m.lout[w].v, r0, r1, i0, i1)
+			continue
+		}
 		if m.bk != nil && i1-i0 >= 2 {
 			m.batched(m.unp[w], r0, r1, i0, i1)
 			continue
@@ -93,6 +112,36 @@ func (m *matmulTask) do(w, lo, hi int) {
 			for i := i0; i < i1; i++ {
 				m.dst[i*m.rows+r] = m.dot(m.cols, wr, m.x[i*m.xrb:(i+1)*m.xrb])
 			}
+		}
+	}
+}
+
+// laneTile computes the tile rows [r0, r1) of w by rows [i0, i1) of x with
+// the lane kernels: four rows of x at a time meet each row of w (the w
+// rows of a tile and the four x rows stay in L1 while dst is written along
+// its rows); remaining rows of x (decoding) go one by one. (A kernel of
+// four w rows against one x row was 1.5× faster with w in L2 but slower
+// on a model: four interleaved streams from memory prefetch worse than
+// one.)
+func (m *matmulTask) laneTile(out *[4]float32, r0, r1, i0, i1 int) {
+	i := i0
+	for ; i+4 <= i1; i += 4 {
+		x := m.x[i*m.xrb : (i+4)*m.xrb]
+		side := m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		d0 := m.dst[i*m.rows : (i+1)*m.rows]
+		d1 := m.dst[(i+1)*m.rows : (i+2)*m.rows]
+		d2 := m.dst[(i+2)*m.rows : (i+3)*m.rows]
+		d3 := m.dst[(i+3)*m.rows : (i+4)*m.rows]
+		for r := r0; r < r1; r++ {
+			m.lk.dot4(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x, m.xrb, side, out)
+			d0[r], d1[r], d2[r], d3[r] = out[0], out[1], out[2], out[3]
+		}
+	}
+	for ; i < i1; i++ {
+		x := m.x[i*m.xrb : (i+1)*m.xrb]
+		d := m.dst[i*m.rows : (i+1)*m.rows]
+		for r := r0; r < r1; r++ {
+			d[r] = m.lk.dot(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x)
 		}
 	}
 }
@@ -223,8 +272,25 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		}
 		m.x = b.xq[:n*m.xrb]
 		b.conv = convTask{src: xs, cols: cols, dst: m.x, rb: m.xrb, from: tr.FromFloat}
+		lk, lanes := laneKernelFor(w.Type)
+		if lanes {
+			if len(b.laneOut) < b.threads {
+				b.laneOut = make([]laneOut, b.threads)
+			}
+			m.lk, m.lanes, m.lout = lk, true, b.laneOut
+			q81 := tr.VecDotType == gguf.TypeQ8_1
+			m.sideLen = laneSideLen(cols/qk, q81)
+			groups := n / 4 // dot4's groups; the rows after them go one by one
+			if need := groups * m.sideLen; len(b.side) < need {
+				b.side = make([]float32, need)
+			}
+			m.side = b.side[:groups*m.sideLen]
+			if groups > 0 {
+				b.conv.side, b.conv.sideLen, b.conv.q81 = m.side, m.sideLen, q81
+			}
+		}
 		b.pool.run(&b.conv, n, grainFor(cols))
-		if bk := batchKernels[w.Type]; bk != nil && n >= 2 {
+		if bk := batchKernels[w.Type]; !lanes && bk != nil && n >= 2 {
 			m.bk, m.unp = bk, b.unpackScratch(cols)
 			groups := (n + 2) / 3
 			if len(b.xp) < groups*cols {
@@ -249,6 +315,9 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		m.xTile = min(n, 64)
 		if m.bk != nil {
 			m.xTile = min(n, 63) // whole packed groups of three
+		}
+		if m.lanes {
+			m.xTile = min(n, 32) // whole groups of four, in L1/L2 with a row of w
 		}
 		m.tilesX = (n + m.xTile - 1) / m.xTile
 		m.wTile = 16

@@ -115,9 +115,7 @@ func (t *elemTask) do(_, lo, hi int) {
 				y[j] = v * t.s
 			}
 		case opSiLUMul:
-			for j, v := range a {
-				y[j] = silu(v) * b[j]
-			}
+			siluMulVec(y, a, b)
 		case opGELUMul:
 			tab := t.geluTab
 			for j, v := range a {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 )
 
@@ -19,34 +18,68 @@ type task interface {
 // pool is a fixed set of worker goroutines started once. run hands the same
 // task to every worker; each takes chunks of grain items from a shared
 // counter until none are left. Nothing is allocated per call.
+//
+// A forward pass is hundreds of operations of a few microseconds each, far
+// shorter than waking a parked goroutine, so between operations the helpers
+// spin on a generation counter for a while (spinLimit checks, about a
+// millisecond) and only then park on their channel, as ggml's thread pool
+// does. An idle pool therefore costs no CPU after that millisecond.
 type pool struct {
 	threads int
 	wake    []chan struct{} // one per helper goroutine (workers 1..threads-1)
-	done    sync.WaitGroup
+	parked  []atomic.Bool   // helper i is blocked, or about to block, on wake[i]
+	gen     atomic.Uint64   // bumped by run to start helpers on the current task
+	pending atomic.Int64    // helpers still inside the current task
+	closed  atomic.Bool
 
-	// The current call, written before the helpers are woken (the channel
-	// send orders it before their reads).
+	// The current call, written before gen is bumped (which orders it
+	// before the helpers' reads).
 	t     task
 	n     int
 	grain int
 	next  atomic.Int64
 }
 
+// spinLimit is how many times an idle helper checks for work before it
+// parks.
+const spinLimit = 1 << 18
+
 func newPool(threads int) *pool {
 	p := &pool{threads: threads}
 	p.wake = make([]chan struct{}, threads-1)
+	p.parked = make([]atomic.Bool, threads-1)
 	for i := range p.wake {
-		ch := make(chan struct{}, 1)
-		p.wake[i] = ch
-		go p.worker(i+1, ch)
+		p.wake[i] = make(chan struct{}, 1)
+		go p.worker(i, p.wake[i])
 	}
 	return p
 }
 
-func (p *pool) worker(w int, wake <-chan struct{}) {
-	for range wake {
-		p.loop(w)
-		p.done.Done()
+func (p *pool) worker(i int, wake <-chan struct{}) {
+	// gen starts at 0 when the pool is made, before this goroutine runs:
+	// a run that comes first must still be seen.
+	var seen uint64
+	for {
+		g := p.gen.Load()
+		for spins := 0; g == seen; spins++ {
+			if spins >= spinLimit {
+				// Park. Whoever clears parked first decides: run's
+				// CompareAndSwap wins and sends a wake, or this one wins
+				// because work arrived meanwhile and no wake is sent.
+				p.parked[i].Store(true)
+				if p.gen.Load() == seen && !p.closed.Load() || !p.parked[i].CompareAndSwap(true, false) {
+					<-wake
+				}
+				spins = 0
+			}
+			if p.closed.Load() {
+				return
+			}
+			g = p.gen.Load()
+		}
+		seen = g
+		p.loop(i + 1)
+		p.pending.Add(-1)
 	}
 }
 
@@ -62,7 +95,7 @@ func (p *pool) loop(w int) {
 }
 
 // run performs items [0, n) of t in chunks of grain. Work of a single chunk,
-// or a pool of one, runs on the caller without waking anyone.
+// or a pool of one, runs on the caller without involving anyone.
 func (p *pool) run(t task, n, grain int) {
 	if n <= 0 {
 		return
@@ -74,21 +107,32 @@ func (p *pool) run(t task, n, grain int) {
 	}
 	p.t, p.n, p.grain = t, n, grain
 	p.next.Store(0)
-	helpers := min(len(p.wake), (n+grain-1)/grain-1)
-	p.done.Add(helpers)
-	for _, ch := range p.wake[:helpers] {
-		ch <- struct{}{}
+	// Every helper joins each run, even one with fewer chunks than helpers:
+	// they then find the counter exhausted at once.
+	p.pending.Store(int64(len(p.wake)))
+	p.gen.Add(1)
+	for i := range p.wake {
+		if p.parked[i].CompareAndSwap(true, false) {
+			p.wake[i] <- struct{}{}
+		}
 	}
 	p.loop(0)
-	p.done.Wait()
+	for spins := 0; p.pending.Load() != 0; spins++ {
+		if spins > 1<<10 {
+			// A helper was descheduled: let it run.
+			runtime.Gosched()
+		}
+	}
 	p.t = nil
 }
 
 func (p *pool) close() {
-	for _, ch := range p.wake {
-		close(ch)
+	p.closed.Store(true)
+	for i := range p.wake {
+		if p.parked[i].CompareAndSwap(true, false) {
+			p.wake[i] <- struct{}{}
+		}
 	}
-	p.wake = nil
 }
 
 // PhysicalCores returns the number of physical CPU cores, best effort: on

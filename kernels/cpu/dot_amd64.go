@@ -1,0 +1,140 @@
+package cpu
+
+import (
+	"golang.org/x/sys/cpu"
+
+	"github.com/openweights/owl/gguf"
+)
+
+//go:generate go run gen_dot_amd64.go
+
+// The assembly kernels of dot_amd64.s: nb blocks of one row of w with one
+// row of x, or with four rows of x xrb bytes apart whose d_x (and s_x)
+// come as floats from side (laneSide).
+
+//go:noescape
+func dotQ8_0AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ8_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ8_0VNNI(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ8_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ4_0AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ4_0VNNI(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ4_1AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_1AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ4_1VNNI(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ4_1VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ5_0AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ5_0VNNI(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ5_1AVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_1AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+//go:noescape
+func dotQ5_1VNNI(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ5_1VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+
+// hasAVX2 says whether the CPU runs the assembly kernels: AVX2 with the
+// OS saving YMM state, FMA and F16C (every AVX2 CPU from Intel Haswell
+// and AMD Excavator on). hasVNNI adds AVX512-VNNI on YMM registers
+// (AVX512VL): Intel Ice Lake and later servers, AMD Zen 4 and later.
+var (
+	hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	hasVNNI = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+)
+
+type (
+	asmDot  func(nb int, w, x *byte) float32
+	asmDot4 func(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+)
+
+// blockKernel wraps an assembly pair as a laneKernel, checking the slice
+// bounds the assembly cannot.
+func blockKernel(wsize, xsize int, one asmDot, four asmDot4) laneKernel {
+	return laneKernel{
+		dot: func(n int, w, x []byte) float32 {
+			nb := n / qk
+			if nb == 0 {
+				return 0
+			}
+			_, _ = w[nb*wsize-1], x[nb*xsize-1]
+			return one(nb, &w[0], &x[0])
+		},
+		dot4: func(n int, w, x []byte, xrb int, side []float32, out *[4]float32) {
+			nb := n / qk
+			if nb == 0 {
+				*out = [4]float32{}
+				return
+			}
+			if xrb < nb*xsize {
+				panic("cpu: dot4: x rows overlap")
+			}
+			_, _, _ = w[nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
+			four(nb, &w[0], &x[0], xrb, &side[0], out)
+		},
+	}
+}
+
+func init() {
+	if !hasAVX2 {
+		return
+	}
+	type kernels struct {
+		t            gguf.Type
+		wsize, xsize int
+		one          [2]asmDot
+		four         [2]asmDot4
+	}
+	isa := 0
+	if hasVNNI {
+		isa = 1
+	}
+	for _, k := range []kernels{
+		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDot4{dotQ8_0AVX2x4, dotQ8_0VNNIx4}},
+		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDot4{dotQ4_0AVX2x4, dotQ4_0VNNIx4}},
+		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDot4{dotQ4_1AVX2x4, dotQ4_1VNNIx4}},
+		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDot4{dotQ5_0AVX2x4, dotQ5_0VNNIx4}},
+		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDot4{dotQ5_1AVX2x4, dotQ5_1VNNIx4}},
+	} {
+		registerLanes(k.t, blockKernel(k.wsize, k.xsize, k.one[isa], k.four[isa]))
+		avx2Kernels[k.t] = blockKernel(k.wsize, k.xsize, k.one[0], k.four[0])
+	}
+}

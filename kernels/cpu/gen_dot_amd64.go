@@ -1,0 +1,265 @@
+//go:build ignore
+
+// gen_dot_amd64.go writes dot_amd64.s: the lane-order dot kernels (see
+// lanes.go) for the 32-element block types, one and four rows of x at a
+// time, in AVX2 (+FMA, F16C) and with AVX512-VNNI. Run by `go generate` in
+// kernels/cpu.
+//
+// Register use in every kernel:
+//
+//	SI w, DI x (row 0), R8 x row stride, R9 3·R8, CX blocks left, DX out,
+//	R10 the four rows' d_x, R11 their s_x (side floats, four-row kernels)
+//	Y0-Y3 lane accumulators, one per row of x
+//	Y4 the block's 32 weight values, Y5 their absolute values (signed types)
+//	Y6-Y7 temporaries, Y8 m_w (Q8_1 types) or a temporary, Y9 d_w
+//	X10-X13 m_w·s_x sums (Q8_1 types; four-row kernels keep all in X10)
+//	Y13 eights (Q4_0), Y14 0x0F bytes, Y15 0x0001 words (AVX2)
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// blockType describes one weight type and the layout of its dot partner.
+type blockType struct {
+	name   string // Go name part: dotQ4_1AVX2, dotQ4_1AVX2x4
+	wsize  int    // bytes per weight block
+	xsize  int    // bytes per activation block (Q8_0: 34, Q8_1: 36)
+	signed bool   // weights are signed: use the |w|, sign(x, w) trick
+	min    bool   // weight block has a minimum at byte 2 (x has s at byte 2)
+	decode string // instructions leaving the 32 values in Y4
+}
+
+const nibbles = `	VMOVDQU %[1]d(SI), X4
+	VPSRLW $4, X4, X6
+	VINSERTI128 $1, X6, Y4, Y4
+	VPAND Y14, Y4, Y4
+`
+
+// fifthBits leaves 0xFF in byte j of Y6 where bit j of the 32-bit qh at
+// byte offset %[1]d is set.
+const fifthBits = `	VPBROADCASTD %[1]d(SI), Y6
+	VPSHUFB q5shuf<>(SB), Y6, Y6
+	VPOR q5bits<>(SB), Y6, Y6
+	VPCMPEQB Y7, Y7, Y7
+	VPCMPEQB Y7, Y6, Y6
+`
+
+var types = []blockType{
+	{name: "Q8_0", wsize: 34, xsize: 34, signed: true, decode: "\tVMOVDQU 2(SI), Y4\n"},
+	{name: "Q4_0", wsize: 18, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 2) + "\tVPSUBB Y13, Y4, Y4\n"},
+	{name: "Q4_1", wsize: 20, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 4)},
+	{name: "Q5_0", wsize: 22, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 6) + fmt.Sprintf(fifthBits, 2) +
+		// Where bit 4 is clear the value is q-16: set the top four bits.
+		"\tVPANDN q5f0<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"},
+	{name: "Q5_1", wsize: 24, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) +
+		"\tVPAND q5x10<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"},
+}
+
+// xaddr is the address of byte off of row k's current block.
+func xaddr(off, k int) string {
+	switch k {
+	case 0:
+		return fmt.Sprintf("%d(DI)", off)
+	case 1:
+		return fmt.Sprintf("%d(DI)(R8*1)", off)
+	case 2:
+		return fmt.Sprintf("%d(DI)(R8*2)", off)
+	}
+	return fmt.Sprintf("%d(DI)(R9*1)", off)
+}
+
+// kernel writes one function: isa is "AVX2" (VPMADDUBSW + VPMADDWD) or
+// "VNNI" (AVX512-VNNI's VPDPBUSD on YMM, AVX512VL's embedded broadcast);
+// rows is 1 (d_x read from x's blocks) or 4 (d_x and s_x from side, the
+// group's floats: [nb][4] d_x, then [nb][4] s_x for Q8_1).
+func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	vnni := isa == "VNNI"
+	xq := 2 // offset of x's quants
+	if t.min {
+		xq = 4
+	}
+	if rows == 1 {
+		p("// func dot%s%s(nb int, w, x *byte) float32", t.name, isa)
+		p("TEXT ·dot%s%s(SB), NOSPLIT, $0-28", t.name, isa)
+	} else {
+		p("// func dot%s%sx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)", t.name, isa)
+		p("TEXT ·dot%s%sx4(SB), NOSPLIT, $0-48", t.name, isa)
+	}
+	p("\tMOVQ nb+0(FP), CX")
+	p("\tMOVQ w+8(FP), SI")
+	p("\tMOVQ x+16(FP), DI")
+	if rows > 1 {
+		p("\tMOVQ xrb+24(FP), R8")
+		p("\tLEAQ (R8)(R8*2), R9")
+		p("\tMOVQ side+32(FP), R10")
+		p("\tMOVQ CX, R11")
+		p("\tSHLQ $4, R11")
+		p("\tADDQ R10, R11") // s_x after nb groups of four d_x
+		p("\tMOVQ out+40(FP), DX")
+		if t.min {
+			p("\tVXORPS X10, X10, X10")
+		}
+	}
+	for k := 0; k < rows; k++ {
+		p("\tVXORPS Y%d, Y%d, Y%d", k, k, k)
+		if t.min && rows == 1 {
+			p("\tVXORPS X%d, X%d, X%d", 10+k, 10+k, 10+k)
+		}
+	}
+	if !vnni {
+		p("\tVPCMPEQW Y15, Y15, Y15")
+		p("\tVPSRLW $15, Y15, Y15")
+	}
+	p("\tVPBROADCASTB lownib<>(SB), Y14")
+	if t.name == "Q4_0" {
+		p("\tVPBROADCASTB eight<>(SB), Y13")
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ done")
+	p("loop:")
+	w.WriteString(t.decode)
+	if t.signed {
+		p("\tVPSIGNB Y4, Y4, Y5")
+	}
+	p("\tVPBROADCASTW (SI), X9")
+	p("\tVCVTPH2PS X9, Y9")
+	if t.min {
+		p("\tVPBROADCASTW 2(SI), X8")
+		p("\tVCVTPH2PS X8, X8")
+	}
+	for k := 0; k < rows; k++ {
+		// d = d_w·d_x, broadcast.
+		switch {
+		case rows == 1:
+			p("\tVPBROADCASTW %s, X6", xaddr(0, k))
+			p("\tVCVTPH2PS X6, Y6")
+			p("\tVMULPS Y6, Y9, Y6")
+		case vnni:
+			p("\tVMULPS.BCST %d(R10), Y9, Y6", 4*k)
+		default:
+			p("\tVBROADCASTSS %d(R10), Y6", 4*k)
+			p("\tVMULPS Y6, Y9, Y6")
+		}
+		// Eight lanes of four exact products each.
+		switch {
+		case t.signed && vnni:
+			p("\tVMOVDQU %s, Y8", xaddr(xq, k))
+			p("\tVPSIGNB Y4, Y8, Y8")
+			p("\tVPXOR Y7, Y7, Y7")
+			p("\tVPDPBUSD Y8, Y5, Y7")
+		case vnni:
+			p("\tVPXOR Y7, Y7, Y7")
+			p("\tVPDPBUSD %s, Y4, Y7", xaddr(xq, k))
+		case t.signed:
+			p("\tVMOVDQU %s, Y7", xaddr(xq, k))
+			p("\tVPSIGNB Y4, Y7, Y7")
+			p("\tVPMADDUBSW Y7, Y5, Y7")
+		default:
+			p("\tVPMADDUBSW %s, Y4, Y7", xaddr(xq, k))
+		}
+		if !vnni {
+			p("\tVPMADDWD Y15, Y7, Y7")
+		}
+		p("\tVCVTDQ2PS Y7, Y7")
+		p("\tVFMADD231PS Y7, Y6, Y%d", k)
+		if t.min && rows == 1 {
+			// m_w·s_x, rounded, then added: ggml's scalar summs.
+			p("\tVPBROADCASTW %s, X7", xaddr(2, k))
+			p("\tVCVTPH2PS X7, X7")
+			p("\tVMULSS X7, X8, X7")
+			p("\tVADDSS X7, X%d, X%d", 10+k, 10+k)
+		}
+	}
+	if t.min && rows > 1 {
+		// The four rows' summs side by side: lane k += m_w·s_x[k].
+		p("\tVMULPS (R11), X8, X7")
+		p("\tVADDPS X7, X10, X10")
+	}
+	p("\tADDQ $%d, SI", t.wsize)
+	p("\tADDQ $%d, DI", t.xsize)
+	if rows > 1 {
+		p("\tADDQ $16, R10")
+		p("\tADDQ $16, R11")
+	}
+	p("\tDECQ CX")
+	p("\tJNZ loop")
+	p("done:")
+	for k := 0; k < rows; k++ {
+		// ((l0+l4)+(l2+l6)) + ((l1+l5)+(l3+l7)), as ggml's hsum_float_8.
+		p("\tVEXTRACTF128 $1, Y%d, X6", k)
+		p("\tVADDPS X%d, X6, X6", k)
+		p("\tVMOVHLPS X6, X6, X7")
+		p("\tVADDPS X7, X6, X6")
+		p("\tVMOVSHDUP X6, X7")
+		p("\tVADDSS X7, X6, X6")
+		switch {
+		case t.min && rows == 1:
+			p("\tVADDSS X%d, X6, X6", 10+k)
+		case t.min:
+			p("\tVPSHUFD $%d, X10, X7", k)
+			p("\tVADDSS X7, X6, X6")
+		}
+		if rows == 1 {
+			p("\tVMOVSS X6, ret+24(FP)")
+		} else {
+			p("\tVMOVSS X6, %d(DX)", 4*k)
+		}
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+func main() {
+	var w bytes.Buffer
+	w.WriteString(`// Code generated by gen_dot_amd64.go; DO NOT EDIT.
+
+#include "textflag.h"
+
+DATA lownib<>+0(SB)/1, $0x0f
+GLOBL lownib<>(SB), RODATA|NOPTR, $1
+DATA eight<>+0(SB)/1, $0x08
+GLOBL eight<>(SB), RODATA|NOPTR, $1
+
+// Byte j of a broadcast 32-bit qh lands in byte 8j..8j+7 of the result.
+DATA q5shuf<>+0(SB)/8, $0x0000000000000000
+DATA q5shuf<>+8(SB)/8, $0x0101010101010101
+DATA q5shuf<>+16(SB)/8, $0x0202020202020202
+DATA q5shuf<>+24(SB)/8, $0x0303030303030303
+GLOBL q5shuf<>(SB), RODATA|NOPTR, $32
+// Every bit but bit j%8 of byte j: all ones exactly where qh's bit j is set.
+DATA q5bits<>+0(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+8(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+16(SB)/8, $0x7fbfdfeff7fbfdfe
+DATA q5bits<>+24(SB)/8, $0x7fbfdfeff7fbfdfe
+GLOBL q5bits<>(SB), RODATA|NOPTR, $32
+DATA q5f0<>+0(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5f0<>+8(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5f0<>+16(SB)/8, $0xf0f0f0f0f0f0f0f0
+DATA q5f0<>+24(SB)/8, $0xf0f0f0f0f0f0f0f0
+GLOBL q5f0<>(SB), RODATA|NOPTR, $32
+DATA q5x10<>+0(SB)/8, $0x1010101010101010
+DATA q5x10<>+8(SB)/8, $0x1010101010101010
+DATA q5x10<>+16(SB)/8, $0x1010101010101010
+DATA q5x10<>+24(SB)/8, $0x1010101010101010
+GLOBL q5x10<>(SB), RODATA|NOPTR, $32
+
+`)
+	for _, t := range types {
+		for _, isa := range []string{"AVX2", "VNNI"} {
+			kernel(&w, t, isa, 1)
+			kernel(&w, t, isa, 4)
+		}
+	}
+	// Labels are per TEXT block in Go assembly, so loop/done repeat safely.
+	out := strings.ReplaceAll(w.String(), "\n\n\n", "\n\n")
+	if err := os.WriteFile("dot_amd64.s", []byte(out), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

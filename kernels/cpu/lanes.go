@@ -1,0 +1,105 @@
+package cpu
+
+import "github.com/openweights/owl/gguf"
+
+// Lane kernels: dot products in the summation order of ggml's x86 SIMD
+// kernels, for the CPUs that run them as fast as ggml does (assembly,
+// dot_amd64.s). ggml's AVX2 vec_dot keeps eight float32 lanes: per block,
+// lane k takes the exact integer sum of elements 4k..4k+3, converted to
+// float32 and fused-multiply-added with d_w·d_x; the lanes are then added
+// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)). Summing in that order makes owl's
+// logits match llama.cpp's x86 builds bit for bit where the plain-Go
+// kernels (a block-serial float32 sum) differ in the last bits.
+//
+// Where no lane kernel is registered for a type, MatMul uses the plain-Go
+// kernels (traits.go, matmul_batch.go). Either way one row of w dotted with
+// one row of x gives the same bits whether it is computed alone or in a
+// batch, so a request's tokens do not depend on what else is running.
+
+// laneKernel is one weight type's dot products in lane order; x rows are of
+// the type's VecDotType.
+type laneKernel struct {
+	// dot returns the dot product of n elements of one row of w and x.
+	dot func(n int, w, x []byte) float32
+	// dot4 sets out[k] to dot(n, w, x[k*xrb:]) for k < 4: one row of w
+	// with four rows of x xrb bytes apart, the row of w read once. side
+	// holds the four rows' block scales as floats (laneSide).
+	dot4 func(n int, w, x []byte, xrb int, side []float32, out *[4]float32)
+}
+
+// laneSideLen is the length of one four-row group's side floats for nb
+// blocks: [nb][4] d_x, then for Q8_1 [nb][4] s_x.
+func laneSideLen(nb int, q81 bool) int {
+	if q81 {
+		return 8 * nb
+	}
+	return 4 * nb
+}
+
+// laneSide writes row k (of four) of a group's side floats from its Q8_0
+// or Q8_1 row x of nb blocks: the block scales converted once per MatMul
+// rather than once per row of w.
+func laneSide(side []float32, k int, x []byte, nb int, q81 bool) {
+	bs := sizeQ8_0
+	if q81 {
+		bs = sizeQ8_1
+	}
+	for b := 0; b < nb; b++ {
+		side[4*b+k] = half(x[b*bs:])
+		if q81 {
+			side[4*(nb+b)+k] = half(x[b*bs+2:])
+		}
+	}
+}
+
+// laneKernels holds the lane kernels the running CPU supports; arch files
+// fill it at init. lanesOn (false in tests that pin the plain-Go kernels)
+// says whether MatMul and the traits table use them.
+var (
+	laneKernels = map[gguf.Type]laneKernel{}
+	// avx2Kernels are the AVX2 kernels where the CPU has them, kept so
+	// that tests on a VNNI machine check them too.
+	avx2Kernels = map[gguf.Type]laneKernel{}
+	plainVecDot = map[gguf.Type]func(n int, w, x []byte) float32{}
+	lanesOn     bool
+)
+
+// registerLanes installs k as t's kernel; called from init functions.
+func registerLanes(t gguf.Type, k laneKernel) {
+	laneKernels[t] = k
+	useLanes(true)
+}
+
+// useLanes switches the traits table and MatMul between the lane kernels
+// and the plain-Go ones. Not safe while a MatMul runs: tests and init only.
+func useLanes(on bool) {
+	for t, k := range laneKernels {
+		tr := traits[t]
+		if _, ok := plainVecDot[t]; !ok {
+			plainVecDot[t] = tr.VecDot
+		}
+		if on {
+			tr.VecDot = k.dot
+		} else {
+			tr.VecDot = plainVecDot[t]
+		}
+	}
+	lanesOn = on && len(laneKernels) > 0
+}
+
+// laneKernelFor returns t's lane kernel when lanes are in use.
+func laneKernelFor(t gguf.Type) (laneKernel, bool) {
+	if !lanesOn {
+		return laneKernel{}, false
+	}
+	k, ok := laneKernels[t]
+	return k, ok
+}
+
+// laneOut is one worker's dot4 results, padded to its own cache lines:
+// workers writing neighbouring results would otherwise pass one line back
+// and forth on every call.
+type laneOut struct {
+	v [4]float32
+	_ [112]byte
+}

@@ -1,0 +1,122 @@
+package cpu
+
+import (
+	"math"
+	"testing"
+
+	"github.com/openweights/owl/gguf"
+)
+
+// refLaneDot is the plain-Go reference of a lane kernel: ggml's AVX2 order
+// (lanes.go) spelled out one lane and one rounding at a time, from the
+// weight row unpacked by the batched kernels' unpack functions.
+func refLaneDot(t gguf.Type, n int, w, x []byte) float32 {
+	bk := batchKernels[t]
+	var u unpacked
+	u.grow(n)
+	bk.unpack(&u, w, n)
+	var acc [8]float32
+	var summs float32
+	for b := 0; b < n/qk; b++ {
+		xb := x[b*bk.blockBytes:]
+		d := u.d[b] * half(xb)
+		for k := range acc {
+			var s int32
+			for j := 4 * k; j < 4*k+4; j++ {
+				s += int32(u.q[b*qk+j]) * int32(int8(xb[bk.valOff+j]))
+			}
+			acc[k] = fma32(d, float32(s), acc[k])
+		}
+		if bk.valOff == 4 { // Q8_1: the minimum times x's block sum
+			summs += u.m[b] * half(xb[2:])
+		}
+	}
+	return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + summs
+}
+
+// TestLaneKernels checks every registered lane kernel, one row and four,
+// bit for bit against refLaneDot on random rows of several distributions
+// and lengths, and on rows of random bytes (every quant pattern).
+func TestLaneKernels(t *testing.T) {
+	if len(laneKernels) == 0 {
+		t.Skip("no lane kernels on this CPU (the amd64 assembly needs AVX2, FMA and F16C)")
+	}
+	r := newRand(t)
+	sets := map[string]map[gguf.Type]laneKernel{"in use": laneKernels, "AVX2": avx2Kernels}
+	for name, set := range sets {
+		for typ, k := range set {
+			tr := traits[typ]
+			for _, n := range []int{32, 64, 256, 576, 1536} {
+				for kind := 0; kind < 10; kind++ {
+					wrow := make([]byte, rowSize(typ, n))
+					if kind < 5 {
+						typ.Traits().Quantize(wrow, randRow(r, n, kind))
+					} else {
+						randBlocks(r, typ, wrow)
+					}
+					xrb := rowSize(tr.VecDotType, n) + 4*r.IntN(3)
+					xs := make([]byte, 4*xrb)
+					q81 := tr.VecDotType == gguf.TypeQ8_1
+					side := make([]float32, laneSideLen(n/qk, q81))
+					for i := 0; i < 4; i++ {
+						tr.FromFloat(xs[i*xrb:], randRow(r, n, kind+i))
+						laneSide(side, i, xs[i*xrb:], n/qk, q81)
+					}
+					var out [4]float32
+					k.dot4(n, wrow, xs, xrb, side, &out)
+					for i := 0; i < 4; i++ {
+						xi := xs[i*xrb : (i+1)*xrb]
+						want := refLaneDot(typ, n, wrow, xi)
+						got := k.dot(n, wrow, xi)
+						if math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%s %v n=%d kind=%d row %d: dot %v (%#x), reference %v (%#x)", name, typ, n, kind, i, got, math.Float32bits(got), want, math.Float32bits(want))
+						}
+						if math.Float32bits(out[i]) != math.Float32bits(want) {
+							t.Fatalf("%s %v n=%d kind=%d row %d: dot4 %v, reference %v", name, typ, n, kind, i, out[i], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// randBlocks fills a row of typ with random bytes, its binary16 scales
+// drawn from a sane range so that no block holds a NaN or an infinity.
+func randBlocks(r interface{ Uint32() uint32 }, typ gguf.Type, row []byte) {
+	for i := range row {
+		row[i] = byte(r.Uint32())
+	}
+	bs := typ.Traits().TypeSize
+	halves := 1 // d
+	if typ == gguf.TypeQ4_1 || typ == gguf.TypeQ5_1 {
+		halves = 2 // d, m
+	}
+	for b := 0; b+bs <= len(row); b += bs {
+		for h := 0; h < halves; h++ {
+			v := gguf.Float32ToHalf(float32(r.Uint32()%2000)/1000 - 1)
+			row[b+2*h], row[b+2*h+1] = byte(v), byte(v>>8)
+		}
+	}
+}
+
+func rowSize(t gguf.Type, n int) int {
+	rs, ok := t.RowSize(int64(n))
+	if !ok {
+		panic("rowSize")
+	}
+	return int(rs)
+}
+
+// forKernelSets runs f with the lane kernels (where the CPU has them) and
+// with the plain-Go kernels, so that both stay tested on every machine.
+func forKernelSets(t *testing.T, f func(t *testing.T)) {
+	if len(laneKernels) > 0 {
+		t.Run("lanes", f)
+	}
+	t.Run("plain", func(t *testing.T) {
+		useLanes(false)
+		defer useLanes(true)
+		f(t)
+	})
+}

@@ -1,0 +1,121 @@
+#include "textflag.h"
+
+// ggml's vector expf (ggml_v_expf) and SiLU (ggml_v_silu) in AVX2+FMA,
+// eight lanes at a time; expf.go is the same computation one lane at a
+// time. The large-|n| lanes are blended in unconditionally (ggml branches
+// around them when no lane needs them; the values are the same).
+
+#define VEC(name, v) \
+	DATA name<>+0(SB)/4, v \
+	DATA name<>+4(SB)/4, v \
+	DATA name<>+8(SB)/4, v \
+	DATA name<>+12(SB)/4, v \
+	DATA name<>+16(SB)/4, v \
+	DATA name<>+20(SB)/4, v \
+	DATA name<>+24(SB)/4, v \
+	DATA name<>+28(SB)/4, v \
+	GLOBL name<>(SB), RODATA|NOPTR, $32
+
+VEC(expR, $0x4b400000)     // 0x1.8p23
+VEC(expLog2e, $0x3fb8aa3b) // 0x1.715476p+0
+VEC(expLn2Hi, $0x3f317200) // 0x1.62e4p-1
+VEC(expLn2Lo, $0x35bfbe8e) // 0x1.7f7d1cp-20
+VEC(expOne, $0x3f800000)   // 1.0
+VEC(expP0, $0x3c072010)    // 0x1.0e4020p-7
+VEC(expP1, $0x3d2b9f17)    // 0x1.573e2ep-5
+VEC(expP2, $0x3e2aaf33)    // 0x1.555e66p-3
+VEC(expP3, $0x3efffedb)    // 0x1.fffdb6p-2
+VEC(expP4, $0x3f7ffff6)    // 0x1.ffffecp-1
+VEC(expAbs, $0x7fffffff)
+VEC(exp126, $0x42fc0000)   // 126.0
+VEC(exp192, $0x43400000)   // 192.0
+VEC(expG, $0x82000000)
+VEC(expS1, $0x7f000000)
+
+// EXPF sets Y1 = expf(Y0), using Y0 and Y2-Y7: z = x·log2e + r,
+// n = z - r, b = x - n·ln2 (in two parts), k = 2^n from z's bits, j the
+// polynomial in b; j·k + k, or for |n| > 126 (s2·j + s2)·s1 and for
+// |n| > 192 s1·s1, with g, s1 and s2 built from n's sign as ggml does.
+#define EXPF \
+	VMOVUPS expR<>(SB), Y1 \
+	VFMADD231PS expLog2e<>(SB), Y0, Y1 \
+	VSUBPS expR<>(SB), Y1, Y2 \
+	VMOVAPS Y0, Y3 \
+	VFNMADD231PS expLn2Hi<>(SB), Y2, Y3 \
+	VFNMADD231PS expLn2Lo<>(SB), Y2, Y3 \
+	VPSLLD $23, Y1, Y4 \
+	VPADDD expOne<>(SB), Y4, Y5 \
+	VMULPS Y3, Y3, Y6 \
+	VMOVUPS expP1<>(SB), Y7 \
+	VFMADD231PS expP0<>(SB), Y3, Y7 \
+	VMOVUPS expP3<>(SB), Y1 \
+	VFMADD231PS expP2<>(SB), Y3, Y1 \
+	VFMADD231PS Y6, Y7, Y1 \
+	VMULPS expP4<>(SB), Y3, Y7 \
+	VFMADD231PS Y6, Y1, Y7 \
+	VMOVAPS Y5, Y1 \
+	VFMADD231PS Y5, Y7, Y1 \
+	VANDPS expAbs<>(SB), Y2, Y6 \
+	VCMPPS $0x1e, exp126<>(SB), Y6, Y6 \
+	VXORPS Y3, Y3, Y3 \
+	VCMPPS $0x12, Y3, Y2, Y3 \
+	VANDPS expG<>(SB), Y3, Y3 \
+	VPADDD expS1<>(SB), Y3, Y0 \
+	VPSUBD Y3, Y4, Y3 \
+	VMOVAPS Y3, Y5 \
+	VFMADD231PS Y7, Y3, Y5 \
+	VMULPS Y0, Y5, Y5 \
+	VBLENDVPS Y6, Y5, Y1, Y1 \
+	VANDPS expAbs<>(SB), Y2, Y2 \
+	VCMPPS $0x1e, exp192<>(SB), Y2, Y2 \
+	VMULPS Y0, Y0, Y4 \
+	VBLENDVPS Y2, Y4, Y1, Y1
+
+// func siluMulAVX2(n int, dst, x, up *float32)
+// dst[i] = x[i]/(1+expf(-x[i]))·up[i] for i < n, n a multiple of 8.
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ x+16(FP), SI
+	MOVQ up+24(FP), DX
+	SHRQ $3, CX
+	JZ siludone
+siluloop:
+	VMOVUPS (SI), Y8
+	VXORPS Y0, Y0, Y0
+	VSUBPS Y8, Y0, Y0
+	EXPF
+	VADDPS expOne<>(SB), Y1, Y1
+	VDIVPS Y1, Y8, Y1
+	VMULPS (DX), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ siluloop
+siludone:
+	VZEROUPPER
+	RET
+
+// func expSubAVX2(n int, dst, x *float32, m float32)
+// dst[i] = expf(x[i] - m) for i < n, n a multiple of 8.
+TEXT ·expSubAVX2(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ x+16(FP), SI
+	VBROADCASTSS m+24(FP), Y8
+	SHRQ $3, CX
+	JZ expdone
+exploop:
+	VMOVUPS (SI), Y0
+	VSUBPS Y8, Y0, Y0
+	EXPF
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ exploop
+expdone:
+	VZEROUPPER
+	RET

@@ -1,0 +1,92 @@
+package cpu
+
+import (
+	"math"
+	"math/big"
+	"testing"
+)
+
+// TestVecExpSiLU checks the eight-lane expf and SiLU (assembly on amd64)
+// bit for bit against the scalar expf and silu on random values across
+// the whole range, the slow |n| > 126 and > 192 lanes and special values,
+// at lengths that leave a scalar tail.
+func TestVecExpSiLU(t *testing.T) {
+	r := newRand(t)
+	special := []float32{0, float32(math.Copysign(0, -1)), 1, -1, 87.3, 88.5, 89, -87.3, -88.5, -103, -104, -105, -126, -150,
+		-200, 200, float32(math.Inf(-1)), float32(math.Inf(1)), 0x1p-130, -0x1p-130, math.MaxFloat32, -math.MaxFloat32}
+	for _, n := range []int{1, 7, 8, 9, 64, 1000, 4099} {
+		x := make([]float32, n)
+		up := make([]float32, n)
+		for i := range x {
+			switch r.IntN(4) {
+			case 0:
+				x[i] = float32(r.NormFloat64())
+			case 1:
+				x[i] = float32(r.Float64()*400 - 200)
+			case 2:
+				x[i] = special[r.IntN(len(special))]
+			default:
+				x[i] = float32(r.Float64()*40 - 20)
+			}
+			up[i] = float32(r.NormFloat64())
+		}
+		m := float32(r.Float64()*4 - 2)
+		gotE := make([]float32, n)
+		gotS := make([]float32, n)
+		expSubVec(gotE, x, m)
+		siluMulVec(gotS, x, up)
+		for i, v := range x {
+			if want := expf(v - m); !sameFloat(gotE[i], want) {
+				t.Fatalf("n=%d: expf(%g - %g): vector %g (%#x), scalar %g (%#x)", n, v, m, gotE[i], math.Float32bits(gotE[i]), want, math.Float32bits(want))
+			}
+			if want := silu(v) * up[i]; !sameFloat(gotS[i], want) {
+				t.Fatalf("n=%d: silu(%g)·%g: vector %g, scalar %g", n, v, up[i], gotS[i], want)
+			}
+		}
+	}
+}
+
+// sameFloat is bit equality, with every NaN equal to every other.
+func sameFloat(a, b float32) bool {
+	if a != a && b != b {
+		return true
+	}
+	return math.Float32bits(a) == math.Float32bits(b)
+}
+
+// TestFMA32 checks fma32 against an exact big.Float computation rounded
+// once, on random operands and on constructed halfway cases, where a
+// float64 FMA rounded again to float32 would be wrong.
+func TestFMA32(t *testing.T) {
+	r := newRand(t)
+	check := func(a, b, c float32) {
+		t.Helper()
+		want := exactFMA32(a, b, c)
+		if got := fma32(a, b, c); !sameFloat(got, want) {
+			t.Fatalf("fma32(%g, %g, %g) = %g, exact %g", a, b, c, got, want)
+		}
+	}
+	for i := 0; i < 100000; i++ {
+		a := float32(r.NormFloat64())
+		b := float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(40)-20)))
+		c := float32(r.NormFloat64() * math.Pow(2, float64(r.IntN(40)-20)))
+		check(a, b, c)
+	}
+	// c = 1+2^-23 (odd last bit) and a·b = 2^-24·(1-2^-46): the float64
+	// sum rounds up to the float32 midpoint 1+2^-23+2^-24, which rounds to
+	// even, up, where the exact sum rounds down.
+	a, b := float32(1+0x1p-23), float32((1-0x1p-23)*0x1p-24)
+	check(a, b, 1+0x1p-23)
+	check(-a, b, -(1 + 0x1p-23))
+	if float32(math.FMA(float64(a), float64(b), 1+0x1p-23)) == exactFMA32(a, b, 1+0x1p-23) {
+		t.Fatal("the halfway case does not trip a float64 FMA: the test is not testing it")
+	}
+}
+
+func exactFMA32(a, b, c float32) float32 {
+	var p, s big.Float
+	p.SetPrec(200).Mul(new(big.Float).SetFloat64(float64(a)), new(big.Float).SetFloat64(float64(b)))
+	s.SetPrec(200).Add(&p, new(big.Float).SetFloat64(float64(c)))
+	f, _ := s.Float32()
+	return f
+}

@@ -1,0 +1,96 @@
+package cpu
+
+import (
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// countTask records how many items each worker ran.
+type countTask struct {
+	items   []atomic.Int32
+	workers []atomic.Int32
+	delay   time.Duration
+}
+
+func (c *countTask) do(w, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		c.items[i].Add(1)
+		if c.delay > 0 {
+			time.Sleep(c.delay)
+		}
+	}
+	c.workers[w].Add(int32(hi - lo))
+}
+
+// TestPoolSpinAndPark runs tasks back to back (helpers spinning) and after
+// pauses long enough for the helpers to park, and checks that every item
+// runs exactly once and that parked helpers wake and take part.
+func TestPoolSpinAndPark(t *testing.T) {
+	const threads = 3
+	p := newPool(threads)
+	defer p.close()
+	for round := 0; round < 40; round++ {
+		c := &countTask{items: make([]atomic.Int32, 64), workers: make([]atomic.Int32, threads)}
+		if round%10 == 9 {
+			c.delay = 200 * time.Microsecond // long enough for every helper to join
+		}
+		p.run(c, len(c.items), 1)
+		for i := range c.items {
+			if n := c.items[i].Load(); n != 1 {
+				t.Fatalf("round %d: item %d ran %d times", round, i, n)
+			}
+		}
+		if c.delay > 0 {
+			for w := range c.workers {
+				if c.workers[w].Load() == 0 {
+					t.Errorf("round %d: worker %d ran nothing", round, w)
+				}
+			}
+		}
+		if round%4 == 3 {
+			// Past spinLimit checks: the helpers park.
+			deadline := time.Now().Add(2 * time.Second)
+			for !allParked(p) && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			if !allParked(p) {
+				t.Fatalf("round %d: helpers still spinning after 2 s", round)
+			}
+		}
+	}
+}
+
+func allParked(p *pool) bool {
+	for i := range p.parked {
+		if !p.parked[i].Load() {
+			return false
+		}
+	}
+	return true
+}
+
+// TestPoolCloseWhileSpinning closes a pool whose helpers are still
+// spinning and one whose helpers are parked: both stop their goroutines.
+func TestPoolCloseWhileSpinning(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, park := range []bool{false, true} {
+		p := newPool(3)
+		c := &countTask{items: make([]atomic.Int32, 8), workers: make([]atomic.Int32, 3)}
+		p.run(c, 8, 1)
+		if park {
+			for !allParked(p) {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		p.close()
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := runtime.NumGoroutine(); got > before {
+		t.Fatalf("%d goroutines left after close", got-before)
+	}
+}
