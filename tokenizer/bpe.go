@@ -51,7 +51,7 @@ func newBPEModel(t *Tokenizer, merges [][2]string) (*bpeModel, error) {
 		merges: make(map[uint64]uint64, len(merges)),
 		cache:  map[string][]int32{},
 	}
-	if len(merges) >= 1<<31 {
+	if int64(len(merges)) >= 1<<31 {
 		return nil, fmt.Errorf("tokenizer: %d merges is too many", len(merges))
 	}
 	var buf []byte
