@@ -110,6 +110,7 @@ func blockKernel(wsize, xsize int, one asmDot, four asmDot4) laneKernel {
 			_, _, _ = w[nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
 			four(nb, &w[0], &x[0], xrb, &side[0], out)
 		},
+		side: true,
 	}
 }
 

@@ -25,6 +25,9 @@ type laneKernel struct {
 	// with four rows of x xrb bytes apart, the row of w read once. side
 	// holds the four rows' block scales as floats (laneSide).
 	dot4 func(n int, w, x []byte, xrb int, side []float32, out *[4]float32)
+	// side says whether dot4 reads side; the Q8_K kernels, whose
+	// activation blocks carry a float32 scale, do not (side is then nil).
+	side bool
 }
 
 // laneSideLen is the length of one four-row group's side floats for nb

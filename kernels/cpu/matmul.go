@@ -127,7 +127,10 @@ func (m *matmulTask) laneTile(out *[4]float32, r0, r1, i0, i1 int) {
 	i := i0
 	for ; i+4 <= i1; i += 4 {
 		x := m.x[i*m.xrb : (i+4)*m.xrb]
-		side := m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		var side []float32
+		if m.lk.side {
+			side = m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		}
 		d0 := m.dst[i*m.rows : (i+1)*m.rows]
 		d1 := m.dst[(i+1)*m.rows : (i+2)*m.rows]
 		d2 := m.dst[(i+2)*m.rows : (i+3)*m.rows]
@@ -281,6 +284,9 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 			q81 := tr.VecDotType == gguf.TypeQ8_1
 			m.sideLen = laneSideLen(cols/qk, q81)
 			groups := n / 4 // dot4's groups; the rows after them go one by one
+			if !lk.side {
+				groups = 0
+			}
 			if need := groups * m.sideLen; len(b.side) < need {
 				b.side = make([]float32, need)
 			}
