@@ -62,20 +62,20 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	if p.Temperature <= 0 {
 		return argmax(logits)
 	}
-	c := s.cands[:0]
-	for i, l := range logits {
-		if !math.IsInf(float64(l), -1) && !math.IsNaN(float64(l)) {
-			c = append(c, candidate{id: int32(i), logit: l})
+	var c []candidate
+	if p.TopK > 0 && p.TopK < len(logits) {
+		c = topLogits(s.cands[:0], logits, p.TopK)
+	} else {
+		c = s.cands[:0]
+		for i, l := range logits {
+			if !math.IsInf(float64(l), -1) && !math.IsNaN(float64(l)) {
+				c = append(c, candidate{id: int32(i), logit: l})
+			}
 		}
 	}
 	s.cands = c
 	if len(c) == 0 {
 		return argmax(logits)
-	}
-	byLogit := func(a, b candidate) int { return cmp.Compare(b.logit, a.logit) }
-	if p.TopK > 0 && p.TopK < len(c) {
-		selectTop(c, p.TopK)
-		c = c[:p.TopK]
 	}
 	slices.SortFunc(c, byLogit)
 	if p.TopP > 0 && p.TopP < 1 {
@@ -173,35 +173,62 @@ func softmax(c []candidate) {
 	}
 }
 
-// selectTop moves the k highest logits to c[:k] (in any order) by
-// quickselect, without sorting the rest.
-func selectTop(c []candidate, k int) {
-	lo, hi := 0, len(c)-1
-	for lo < hi {
-		pivot := c[(lo+hi)/2].logit
-		i, j := lo, hi
-		for i <= j {
-			for c[i].logit > pivot {
-				i++
+// byLogit orders candidates best first, ties by token id, so that the
+// order (and a seeded choice) does not depend on how they were gathered.
+func byLogit(a, b candidate) int {
+	if c := cmp.Compare(b.logit, a.logit); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id, b.id)
+}
+
+// topLogits returns in c the k highest finite logits (fewer when fewer are
+// finite), in no order: one pass over logits keeping a min-heap of k, so
+// that a top-k sampler over a large vocabulary touches each logit once.
+// Among equal logits the lower token id is kept.
+func topLogits(c []candidate, logits []float32, k int) []candidate {
+	worse := func(a, b candidate) bool { // a ranks below b
+		return a.logit < b.logit || a.logit == b.logit && a.id > b.id
+	}
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(c) {
+				return
 			}
-			for c[j].logit < pivot {
-				j--
+			if r := l + 1; r < len(c) && worse(c[r], c[l]) {
+				l = r
 			}
-			if i <= j {
-				c[i], c[j] = c[j], c[i]
-				i++
-				j--
+			if !worse(c[l], c[i]) {
+				return
 			}
-		}
-		switch {
-		case k-1 <= j:
-			hi = j
-		case k-1 >= i:
-			lo = i
-		default:
-			return
+			c[i], c[l] = c[l], c[i]
+			i = l
 		}
 	}
+	for i, l := range logits {
+		if len(c) == k {
+			// NaN and -Inf never beat the heap's least (a finite value).
+			if l > c[0].logit {
+				c[0] = candidate{id: int32(i), logit: l}
+				down(0)
+			}
+			continue
+		}
+		if math.IsInf(float64(l), -1) || math.IsNaN(float64(l)) {
+			continue
+		}
+		c = append(c, candidate{id: int32(i), logit: l})
+		for j := len(c) - 1; j > 0; {
+			parent := (j - 1) / 2
+			if !worse(c[j], c[parent]) {
+				break
+			}
+			c[j], c[parent] = c[parent], c[j]
+			j = parent
+		}
+	}
+	return c
 }
 
 // LogSoftmax returns log-probabilities of logits into dst (len(logits)).

@@ -106,24 +106,35 @@ func TestSamplerSeed(t *testing.T) {
 	}
 }
 
-func TestSelectTop(t *testing.T) {
+func TestTopLogits(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for trial := 0; trial < 200; trial++ {
+	for trial := 0; trial < 500; trial++ {
 		n := 1 + r.IntN(300)
-		c := make([]candidate, n)
-		for i := range c {
-			c[i] = candidate{id: int32(i), logit: float32(r.IntN(20))} // ties on purpose
+		logits := make([]float32, n)
+		for i := range logits {
+			switch r.IntN(10) {
+			case 0:
+				logits[i] = float32(math.Inf(-1))
+			case 1:
+				logits[i] = float32(math.NaN())
+			default:
+				logits[i] = float32(r.IntN(20)) // ties on purpose
+			}
 		}
 		k := 1 + r.IntN(n)
-		sorted := slices.Clone(c)
-		slices.SortFunc(sorted, func(a, b candidate) int { return int(b.logit - a.logit) })
-		selectTop(c, k)
-		minTop := c[0].logit
-		for _, x := range c[:k] {
-			minTop = min(minTop, x.logit)
+		// The reference: all finite logits sorted best first, ties by id.
+		var want []candidate
+		for i, l := range logits {
+			if !math.IsInf(float64(l), -1) && !math.IsNaN(float64(l)) {
+				want = append(want, candidate{id: int32(i), logit: l})
+			}
 		}
-		if minTop != sorted[k-1].logit {
-			t.Fatalf("n=%d k=%d: smallest kept %g, want %g", n, k, minTop, sorted[k-1].logit)
+		slices.SortFunc(want, byLogit)
+		want = want[:min(k, len(want))]
+		got := topLogits(nil, logits, k)
+		slices.SortFunc(got, byLogit)
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d k=%d: got %v, want %v", n, k, got, want)
 		}
 	}
 }

@@ -133,7 +133,7 @@ func (t *attentionTask) do(w, lo, hi int) {
 			o := base + (start+j)*t.kvDim
 			var s float32
 			if t.f16 {
-				s = dotU16F32(kh[o:o+hd], qh)
+				s = dotF16Vec(kh[o:o+hd], qh)
 			} else {
 				s = dotF32s(kf[o:o+hd], qh)
 			}
@@ -156,10 +156,7 @@ func (t *attentionTask) do(w, lo, hi int) {
 			o := base + (start+j)*t.kvDim
 			if t.f16 {
 				p = tab[gguf.Float32ToHalf(p)]
-				vr := vh[o : o+hd]
-				for d := range acc {
-					acc[d] += p * tab[vr[d]]
-				}
+				axpyF16Vec(acc, p, vh[o:o+hd])
 			} else {
 				vr := vf[o : o+hd]
 				for d := range acc {

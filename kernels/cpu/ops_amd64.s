@@ -119,3 +119,55 @@ exploop:
 expdone:
 	VZEROUPPER
 	RET
+
+// func dotF16F32AVX2(n int, a *uint16, x *float32) float32
+// dotU16F32's sum for n a multiple of 8: per eight elements the products
+// a_j·x_j, then lanes j and j+4 added, then added to four accumulators
+// (j mod 4), finally (s0+s1)+(s2+s3). No FMA: the Go loop has none.
+TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
+	MOVQ n+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ x+16(FP), DI
+	VXORPS X0, X0, X0
+	SHRQ $3, CX
+	JZ dotf16done
+dotf16loop:
+	VCVTPH2PS (SI), Y1
+	VMULPS (DI), Y1, Y1
+	VEXTRACTF128 $1, Y1, X2
+	VADDPS X2, X1, X1
+	VADDPS X1, X0, X0
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ dotf16loop
+dotf16done:
+	VMOVSHDUP X0, X1
+	VADDPS X1, X0, X1
+	VMOVHLPS X1, X1, X2
+	VADDSS X2, X1, X0
+	VMOVSS X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func axpyF16AVX2(n int, acc *float32, p float32, v *uint16)
+// acc[j] += p·v[j] for n a multiple of 8, product rounded, then the sum.
+TEXT ·axpyF16AVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ acc+8(FP), DI
+	VBROADCASTSS p+16(FP), Y3
+	MOVQ v+24(FP), SI
+	SHRQ $3, CX
+	JZ axpydone
+axpyloop:
+	VCVTPH2PS (SI), Y1
+	VMULPS Y3, Y1, Y1
+	VADDPS (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $16, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ axpyloop
+axpydone:
+	VZEROUPPER
+	RET

@@ -13,3 +13,12 @@ func expSubVec(y, x []float32, m float32) {
 		y[j] = expf(v - m)
 	}
 }
+
+func dotF16Vec(a []uint16, x []float32) float32 { return dotU16F32(a, x) }
+
+func axpyF16Vec(acc []float32, p float32, v []uint16) {
+	tab := f16Table
+	for j := range acc {
+		acc[j] += p * tab[v[j]]
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"math"
 	"math/big"
 	"testing"
+
+	"github.com/openweights/owl/gguf"
 )
 
 // TestVecExpSiLU checks the eight-lane expf and SiLU (assembly on amd64)
@@ -89,4 +91,36 @@ func exactFMA32(a, b, c float32) float32 {
 	s.SetPrec(200).Add(&p, new(big.Float).SetFloat64(float64(c)))
 	f, _ := s.Float32()
 	return f
+}
+
+// TestVecF16 checks the F16 attention loops (assembly on amd64) bit for
+// bit against dotU16F32 and the scalar multiply-add, on lengths with and
+// without a tail.
+func TestVecF16(t *testing.T) {
+	r := newRand(t)
+	for _, n := range []int{1, 7, 8, 16, 64, 72, 128, 256, 100} {
+		a := make([]uint16, n)
+		x := make([]float32, n)
+		for i := range a {
+			a[i] = gguf.Float32ToHalf(float32(r.NormFloat64() * 4))
+			x[i] = float32(r.NormFloat64())
+		}
+		if got, want := dotF16Vec(a, x), dotU16F32(a, x); !sameFloat(got, want) {
+			t.Fatalf("n=%d: dotF16Vec %g, dotU16F32 %g", n, got, want)
+		}
+		acc := make([]float32, n)
+		want := make([]float32, n)
+		for i := range acc {
+			acc[i] = float32(r.NormFloat64())
+			want[i] = acc[i]
+		}
+		p := float32(r.Float64())
+		axpyF16Vec(acc, p, a)
+		for i := range want {
+			want[i] += p * f16Table[a[i]]
+			if !sameFloat(acc[i], want[i]) {
+				t.Fatalf("n=%d: axpy[%d] %g, want %g", n, i, acc[i], want[i])
+			}
+		}
+	}
 }
