@@ -72,6 +72,36 @@ func dotQ5_1VNNI(nb int, w, x *byte) float32
 //go:noescape
 func dotQ5_1VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
 
+//go:noescape
+func dotQ8_0AVX2s(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ8_0VNNIs(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ4_0AVX2s(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ4_0VNNIs(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ4_1AVX2s(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ4_1VNNIs(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ5_0AVX2s(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ5_0VNNIs(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ5_1AVX2s(nb int, w, x *byte, side *float32) float32
+
+//go:noescape
+func dotQ5_1VNNIs(nb int, w, x *byte, side *float32) float32
+
 // hasAVX2 says whether the CPU runs the assembly kernels: AVX2 with the
 // OS saving YMM state, FMA and F16C (every AVX2 CPU from Intel Haswell
 // and AMD Excavator on). hasVNNI adds AVX512-VNNI on YMM registers
@@ -83,12 +113,13 @@ var (
 
 type (
 	asmDot  func(nb int, w, x *byte) float32
+	asmDotS func(nb int, w, x *byte, side *float32) float32
 	asmDot4 func(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
 )
 
 // blockKernel wraps an assembly pair as a laneKernel, checking the slice
 // bounds the assembly cannot.
-func blockKernel(wsize, xsize int, one asmDot, four asmDot4) laneKernel {
+func blockKernel(wsize, xsize int, one asmDot, oneS asmDotS, four asmDot4) laneKernel {
 	return laneKernel{
 		dot: func(n int, w, x []byte) float32 {
 			nb := n / qk
@@ -110,6 +141,14 @@ func blockKernel(wsize, xsize int, one asmDot, four asmDot4) laneKernel {
 			_, _, _ = w[nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
 			four(nb, &w[0], &x[0], xrb, &side[0], out)
 		},
+		dotSide: func(n int, w, x []byte, side []float32) float32 {
+			nb := n / qk
+			if nb == 0 {
+				return 0
+			}
+			_, _, _ = w[nb*wsize-1], x[nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-4]
+			return oneS(nb, &w[0], &x[0], &side[0])
+		},
 		side: true,
 	}
 }
@@ -122,6 +161,7 @@ func init() {
 		t            gguf.Type
 		wsize, xsize int
 		one          [2]asmDot
+		oneS         [2]asmDotS
 		four         [2]asmDot4
 	}
 	isa := 0
@@ -129,13 +169,18 @@ func init() {
 		isa = 1
 	}
 	for _, k := range []kernels{
-		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDot4{dotQ8_0AVX2x4, dotQ8_0VNNIx4}},
-		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDot4{dotQ4_0AVX2x4, dotQ4_0VNNIx4}},
-		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDot4{dotQ4_1AVX2x4, dotQ4_1VNNIx4}},
-		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDot4{dotQ5_0AVX2x4, dotQ5_0VNNIx4}},
-		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDot4{dotQ5_1AVX2x4, dotQ5_1VNNIx4}},
+		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDotS{dotQ8_0AVX2s, dotQ8_0VNNIs},
+			[2]asmDot4{dotQ8_0AVX2x4, dotQ8_0VNNIx4}},
+		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDotS{dotQ4_0AVX2s, dotQ4_0VNNIs},
+			[2]asmDot4{dotQ4_0AVX2x4, dotQ4_0VNNIx4}},
+		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDotS{dotQ4_1AVX2s, dotQ4_1VNNIs},
+			[2]asmDot4{dotQ4_1AVX2x4, dotQ4_1VNNIx4}},
+		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDotS{dotQ5_0AVX2s, dotQ5_0VNNIs},
+			[2]asmDot4{dotQ5_0AVX2x4, dotQ5_0VNNIx4}},
+		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDotS{dotQ5_1AVX2s, dotQ5_1VNNIs},
+			[2]asmDot4{dotQ5_1AVX2x4, dotQ5_1VNNIx4}},
 	} {
-		registerLanes(k.t, blockKernel(k.wsize, k.xsize, k.one[isa], k.four[isa]))
-		avx2Kernels[k.t] = blockKernel(k.wsize, k.xsize, k.one[0], k.four[0])
+		registerLanes(k.t, blockKernel(k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa]))
+		avx2Kernels[k.t] = blockKernel(k.wsize, k.xsize, k.one[0], k.oneS[0], k.four[0])
 	}
 }

@@ -74,19 +74,25 @@ func xaddr(off, k int) string {
 
 // kernel writes one function: isa is "AVX2" (VPMADDUBSW + VPMADDWD) or
 // "VNNI" (AVX512-VNNI's VPDPBUSD on YMM, AVX512VL's embedded broadcast);
-// rows is 1 (d_x read from x's blocks) or 4 (d_x and s_x from side, the
-// group's floats: [nb][4] d_x, then [nb][4] s_x for Q8_1).
-func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
+// rows is 1 or 4; d_x and s_x come from x's blocks or, with side (always
+// for four rows), from side floats: a group's [nb][4] d_x, then [nb][4]
+// s_x for Q8_1, one row reading lane 0 of the pointer it is given.
+func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	side = side || rows > 1
 	vnni := isa == "VNNI"
 	xq := 2 // offset of x's quants
 	if t.min {
 		xq = 4
 	}
-	if rows == 1 {
+	switch {
+	case rows == 1 && side:
+		p("// func dot%s%ss(nb int, w, x *byte, side *float32) float32", t.name, isa)
+		p("TEXT ·dot%s%ss(SB), NOSPLIT, $0-36", t.name, isa)
+	case rows == 1:
 		p("// func dot%s%s(nb int, w, x *byte) float32", t.name, isa)
 		p("TEXT ·dot%s%s(SB), NOSPLIT, $0-28", t.name, isa)
-	} else {
+	default:
 		p("// func dot%s%sx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)", t.name, isa)
 		p("TEXT ·dot%s%sx4(SB), NOSPLIT, $0-48", t.name, isa)
 	}
@@ -104,6 +110,12 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
 		if t.min {
 			p("\tVXORPS X10, X10, X10")
 		}
+	}
+	if rows == 1 && side {
+		p("\tMOVQ side+24(FP), R10")
+		p("\tMOVQ CX, R11")
+		p("\tSHLQ $4, R11")
+		p("\tADDQ R10, R11")
 	}
 	for k := 0; k < rows; k++ {
 		p("\tVXORPS Y%d, Y%d, Y%d", k, k, k)
@@ -135,7 +147,7 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
 	for k := 0; k < rows; k++ {
 		// d = d_w·d_x, broadcast.
 		switch {
-		case rows == 1:
+		case !side:
 			p("\tVPBROADCASTW %s, X6", xaddr(0, k))
 			p("\tVCVTPH2PS X6, Y6")
 			p("\tVMULPS Y6, Y9, Y6")
@@ -167,7 +179,10 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
 		}
 		p("\tVCVTDQ2PS Y7, Y7")
 		p("\tVFMADD231PS Y7, Y6, Y%d", k)
-		if t.min && rows == 1 {
+		if t.min && rows == 1 && side {
+			p("\tVMULSS (R11), X8, X7")
+			p("\tVADDSS X7, X10, X10")
+		} else if t.min && rows == 1 {
 			// m_w·s_x, rounded, then added: ggml's scalar summs.
 			p("\tVPBROADCASTW %s, X7", xaddr(2, k))
 			p("\tVCVTPH2PS X7, X7")
@@ -182,7 +197,7 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
 	}
 	p("\tADDQ $%d, SI", t.wsize)
 	p("\tADDQ $%d, DI", t.xsize)
-	if rows > 1 {
+	if side {
 		p("\tADDQ $16, R10")
 		p("\tADDQ $16, R11")
 	}
@@ -204,9 +219,12 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int) {
 			p("\tVPSHUFD $%d, X10, X7", k)
 			p("\tVADDSS X7, X6, X6")
 		}
-		if rows == 1 {
+		switch {
+		case rows == 1 && side:
+			p("\tVMOVSS X6, ret+32(FP)")
+		case rows == 1:
 			p("\tVMOVSS X6, ret+24(FP)")
-		} else {
+		default:
 			p("\tVMOVSS X6, %d(DX)", 4*k)
 		}
 	}
@@ -252,8 +270,9 @@ GLOBL q5x10<>(SB), RODATA|NOPTR, $32
 `)
 	for _, t := range types {
 		for _, isa := range []string{"AVX2", "VNNI"} {
-			kernel(&w, t, isa, 1)
-			kernel(&w, t, isa, 4)
+			kernel(&w, t, isa, 1, false)
+			kernel(&w, t, isa, 1, true)
+			kernel(&w, t, isa, 4, true)
 		}
 	}
 	// Labels are per TEXT block in Go assembly, so loop/done repeat safely.

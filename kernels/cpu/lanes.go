@@ -25,7 +25,11 @@ type laneKernel struct {
 	// with four rows of x xrb bytes apart, the row of w read once. side
 	// holds the four rows' block scales as floats (laneSide).
 	dot4 func(n int, w, x []byte, xrb int, side []float32, out *[4]float32)
-	// side says whether dot4 reads side; the Q8_K kernels, whose
+	// dotSide is dot with x's block scales from side (lane 0 of the
+	// groups of four floats side starts at), for the rows of x after the
+	// whole groups of four; nil when side is false.
+	dotSide func(n int, w, x []byte, side []float32) float32
+	// side says whether dot4 and dotSide read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
 }

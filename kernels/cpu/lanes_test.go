@@ -71,6 +71,9 @@ func TestLaneKernels(t *testing.T) {
 						xi := xs[i*xrb : (i+1)*xrb]
 						want := refLaneDot(typ, n, wrow, xi)
 						got := k.dot(n, wrow, xi)
+						if gs := k.dotSide(n, wrow, xi, side[i:]); math.Float32bits(gs) != math.Float32bits(want) {
+							t.Fatalf("%s %v n=%d kind=%d row %d: dotSide %v, reference %v", name, typ, n, kind, i, gs, want)
+						}
 						if math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("%s %v n=%d kind=%d row %d: dot %v (%#x), reference %v (%#x)", name, typ, n, kind, i, got, math.Float32bits(got), want, math.Float32bits(want))
 						}

@@ -30,6 +30,10 @@ type pool struct {
 	parked  []atomic.Bool   // helper i is blocked, or about to block, on wake[i]
 	gen     atomic.Uint64   // bumped by run to start helpers on the current task
 	pending atomic.Int64    // helpers still inside the current task
+	waiting atomic.Bool     // run sleeps on done for the last helper
+	done    chan struct{}
+	helped  atomic.Int64 // chunks the helpers ran in the current task
+	solo    int          // tasks run leaves to the caller alone (run's own)
 	closed  atomic.Bool
 
 	// The current call, written before gen is bumped (which orders it
@@ -41,11 +45,16 @@ type pool struct {
 }
 
 // spinLimit is how many times an idle helper checks for work before it
-// parks.
-const spinLimit = 1 << 18
+// parks; waitSpins how many times run checks for late helpers before it
+// sleeps (about 20 µs).
+const (
+	spinLimit = 1 << 18
+	waitSpins = 1 << 14
+	soloRuns  = 256 // about one decoded token's operations
+)
 
 func newPool(threads int) *pool {
-	p := &pool{threads: threads}
+	p := &pool{threads: threads, done: make(chan struct{}, 1)}
 	p.wake = make([]chan struct{}, threads-1)
 	p.parked = make([]atomic.Bool, threads-1)
 	for i := range p.wake {
@@ -79,7 +88,9 @@ func (p *pool) worker(i int, wake <-chan struct{}) {
 		}
 		seen = g
 		p.loop(i + 1)
-		p.pending.Add(-1)
+		if p.pending.Add(-1) == 0 && p.waiting.CompareAndSwap(true, false) {
+			p.done <- struct{}{}
+		}
 	}
 }
 
@@ -91,6 +102,9 @@ func (p *pool) loop(w int) {
 			return
 		}
 		p.t.do(w, lo, min(lo+g, n))
+		if w > 0 {
+			p.helped.Add(1)
+		}
 	}
 }
 
@@ -101,27 +115,47 @@ func (p *pool) run(t task, n, grain int) {
 		return
 	}
 	grain = max(grain, 1)
-	if p.threads == 1 || n <= grain {
+	if p.threads == 1 || n <= grain || p.solo > 0 {
+		if p.solo > 0 {
+			p.solo--
+		}
 		t.do(0, 0, n)
 		return
 	}
+	p.helped.Store(0)
 	p.t, p.n, p.grain = t, n, grain
 	p.next.Store(0)
 	// Every helper joins each run, even one with fewer chunks than helpers:
 	// they then find the counter exhausted at once.
 	p.pending.Store(int64(len(p.wake)))
 	p.gen.Add(1)
+	woken := 0
 	for i := range p.wake {
 		if p.parked[i].CompareAndSwap(true, false) {
 			p.wake[i] <- struct{}{}
+			woken++
 		}
 	}
 	p.loop(0)
 	for spins := 0; p.pending.Load() != 0; spins++ {
-		if spins > 1<<10 {
-			// A helper was descheduled: let it run.
-			runtime.Gosched()
+		if spins < waitSpins {
+			continue
 		}
+		// A helper is late (the machine is busier than its cores, or a
+		// chunk is long): sleep until the last one is done rather than
+		// take CPU time from it. Whoever clears waiting first decides
+		// whether a wake is sent, as for parking.
+		p.waiting.Store(true)
+		if p.pending.Load() != 0 || !p.waiting.CompareAndSwap(true, false) {
+			<-p.done
+		}
+		if p.helped.Load() == 0 && woken == 0 {
+			// The helpers were spinning, did nothing and still had to be
+			// waited for: they are not getting a CPU. Run alone for a while rather
+			// than wait for the OS to schedule them at every operation.
+			p.solo = soloRuns
+		}
+		break
 	}
 	p.t = nil
 }

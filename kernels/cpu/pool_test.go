@@ -36,6 +36,9 @@ func TestPoolSpinAndPark(t *testing.T) {
 		if round%10 == 9 {
 			c.delay = 200 * time.Microsecond // long enough for every helper to join
 		}
+		// More threads than cores (or a busy machine) can put the pool in
+		// solo mode (TestPoolSolo); this test wants the helpers.
+		p.solo = 0
 		p.run(c, len(c.items), 1)
 		for i := range c.items {
 			if n := c.items[i].Load(); n != 1 {
@@ -80,7 +83,11 @@ func TestPoolCloseWhileSpinning(t *testing.T) {
 		c := &countTask{items: make([]atomic.Int32, 8), workers: make([]atomic.Int32, 3)}
 		p.run(c, 8, 1)
 		if park {
+			deadline := time.Now().Add(2 * time.Second)
 			for !allParked(p) {
+				if time.Now().After(deadline) {
+					t.Fatal("helpers still spinning after 2 s")
+				}
 				time.Sleep(time.Millisecond)
 			}
 		}
@@ -92,5 +99,34 @@ func TestPoolCloseWhileSpinning(t *testing.T) {
 	}
 	if got := runtime.NumGoroutine(); got > before {
 		t.Fatalf("%d goroutines left after close", got-before)
+	}
+}
+
+// TestPoolSolo checks the caller-only mode that run falls into when
+// helpers get no CPU: every item still runs once, the helpers take no
+// part, and after soloRuns tasks they are used again.
+func TestPoolSolo(t *testing.T) {
+	const threads = 2
+	p := newPool(threads)
+	defer p.close()
+	p.solo = soloRuns
+	for round := 0; round <= soloRuns; round++ {
+		c := &countTask{items: make([]atomic.Int32, 16), workers: make([]atomic.Int32, threads)}
+		if round == soloRuns {
+			c.delay = 200 * time.Microsecond
+		}
+		p.run(c, len(c.items), 1)
+		for i := range c.items {
+			if n := c.items[i].Load(); n != 1 {
+				t.Fatalf("round %d: item %d ran %d times", round, i, n)
+			}
+		}
+		helped := c.workers[1].Load()
+		switch {
+		case round < soloRuns && helped != 0:
+			t.Fatalf("round %d: a helper ran %d items in solo mode", round, helped)
+		case round == soloRuns && helped == 0:
+			t.Fatalf("the helper still idle after %d solo tasks", soloRuns)
+		}
 	}
 }
