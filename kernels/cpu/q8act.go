@@ -38,8 +38,14 @@ func q8Round(v, id float32) int8 {
 	return int8(max(-128, min(127, r)))
 }
 
-// fromFloatQ8_0 converts src to Q8_0 blocks (d f16, 32 × int8) in dst.
+// fromFloatQ8_0 converts src to Q8_0 blocks (d f16, 32 × int8) in dst,
+// in assembly where the CPU has it (the same bytes).
 func fromFloatQ8_0(dst []byte, src []float32) {
+	done := q8RowAVX2(dst, src, false)
+	fromFloatQ8_0Go(dst[done/q8Block*(2+q8Block):], src[done:])
+}
+
+func fromFloatQ8_0Go(dst []byte, src []float32) {
 	const size = 2 + q8Block
 	for i := 0; i+q8Block <= len(src); i += q8Block {
 		x := (*[q8Block]float32)(src[i:])
@@ -55,6 +61,11 @@ func fromFloatQ8_0(dst []byte, src []float32) {
 // fromFloatQ8_1 converts src to Q8_1 blocks (d f16, s = d·Σq f16, 32 ×
 // int8) in dst. s takes the unrounded d, as ggml's does.
 func fromFloatQ8_1(dst []byte, src []float32) {
+	done := q8RowAVX2(dst, src, true)
+	fromFloatQ8_1Go(dst[done/q8Block*(4+q8Block):], src[done:])
+}
+
+func fromFloatQ8_1Go(dst []byte, src []float32) {
 	const size = 4 + q8Block
 	for i := 0; i+q8Block <= len(src); i += q8Block {
 		x := (*[q8Block]float32)(src[i:])

@@ -193,3 +193,57 @@ func TestTraitsQ8Converters(t *testing.T) {
 		}
 	}
 }
+
+// TestFromFloatQ8Asm checks the assembly converters (where the CPU runs
+// them) byte for byte against the Go ones on random rows of many scales,
+// with all-zero blocks, exact halves after scaling and tiny (subnormal
+// binary16) scales.
+func TestFromFloatQ8Asm(t *testing.T) {
+	if !hasAVX2 {
+		t.Skip("the Q8 converters' assembly needs AVX2 (and amd64)")
+	}
+	r := newRand(t)
+	for iter := 0; iter < 300; iter++ {
+		n := q8Block * (1 + r.IntN(64))
+		x := make([]float32, n)
+		scale := float32(math.Exp(r.NormFloat64() * 6))
+		ties := iter%3 == 0
+		if ties {
+			// A power-of-two scale and every block's amax pinned to
+			// 127·scale make x·id = k + 0.5 exactly: round-to-even ties.
+			scale = float32(math.Ldexp(1, r.IntN(40)-20))
+		}
+		for i := range x {
+			switch {
+			case ties && i%q8Block == 0:
+				x[i] = 127 * scale
+			case ties:
+				x[i] = (float32(r.IntN(254)-127) + 0.5) * scale
+			case r.IntN(8) == 0:
+				x[i] = 0
+			default:
+				x[i] = float32(r.NormFloat64()) * scale
+			}
+		}
+		if iter%7 == 0 {
+			clear(x[:q8Block]) // an all-zero block
+		}
+		for _, q81 := range []bool{false, true} {
+			size := 2 + q8Block
+			conv, ref := fromFloatQ8_0, fromFloatQ8_0Go
+			if q81 {
+				size, conv, ref = 4+q8Block, fromFloatQ8_1, fromFloatQ8_1Go
+			}
+			got := make([]byte, n/q8Block*size)
+			want := make([]byte, len(got))
+			conv(got, x)
+			ref(want, x)
+			for i := range got {
+				if got[i] != want[i] {
+					blk := i / size
+					t.Fatalf("Q8_1=%v n=%d scale %g: byte %d (block %d, offset %d) %#02x, Go %#02x; block %v", q81, n, scale, i, blk, i%size, got[i], want[i], x[blk*q8Block:(blk+1)*q8Block])
+				}
+			}
+		}
+	}
+}
