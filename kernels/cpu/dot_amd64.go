@@ -16,61 +16,61 @@ import (
 func dotQ8_0AVX2(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ8_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ8_0AVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ8_0VNNI(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ8_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ8_0VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ4_0AVX2(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ4_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ4_0AVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ4_0VNNI(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ4_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ4_0VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ4_1AVX2(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ4_1AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ4_1AVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ4_1VNNI(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ4_1VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ4_1VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ5_0AVX2(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ5_0AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ5_0AVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ5_0VNNI(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ5_0VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ5_0VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ5_1AVX2(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ5_1AVX2x4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ5_1AVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ5_1VNNI(nb int, w, x *byte) float32
 
 //go:noescape
-func dotQ5_1VNNIx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+func dotQ5_1VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ8_0AVX2s(nb int, w, x *byte, side *float32) float32
@@ -114,7 +114,7 @@ var (
 type (
 	asmDot  func(nb int, w, x *byte) float32
 	asmDotS func(nb int, w, x *byte, side *float32) float32
-	asmDot4 func(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)
+	asmDot4 func(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 )
 
 // blockKernel wraps an assembly pair as a laneKernel, checking the slice
@@ -139,7 +139,19 @@ func blockKernel(wsize, xsize int, one asmDot, oneS asmDotS, four asmDot4) laneK
 				panic("cpu: dot4: x rows overlap")
 			}
 			_, _, _ = w[nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
-			four(nb, &w[0], &x[0], xrb, &side[0], out)
+			four(nb, &w[0], 0, 1, &x[0], xrb, &side[0], &out[0], 4)
+		},
+		tile4: func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int) {
+			nb := n / qk
+			if rows <= 0 {
+				return
+			}
+			if nb == 0 || xrb < nb*xsize || wrb < nb*wsize || dstride < rows {
+				panic("cpu: tile4: empty or overlapping rows")
+			}
+			_, _, _ = w[(rows-1)*wrb+nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
+			_ = dst[3*dstride+rows-1]
+			four(nb, &w[0], wrb, rows, &x[0], xrb, &side[0], &dst[0], 4*dstride)
 		},
 		dotSide: func(n int, w, x []byte, side []float32) float32 {
 			nb := n / qk
@@ -170,15 +182,15 @@ func init() {
 	}
 	for _, k := range []kernels{
 		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDotS{dotQ8_0AVX2s, dotQ8_0VNNIs},
-			[2]asmDot4{dotQ8_0AVX2x4, dotQ8_0VNNIx4}},
+			[2]asmDot4{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}},
 		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDotS{dotQ4_0AVX2s, dotQ4_0VNNIs},
-			[2]asmDot4{dotQ4_0AVX2x4, dotQ4_0VNNIx4}},
+			[2]asmDot4{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}},
 		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDotS{dotQ4_1AVX2s, dotQ4_1VNNIs},
-			[2]asmDot4{dotQ4_1AVX2x4, dotQ4_1VNNIx4}},
+			[2]asmDot4{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}},
 		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDotS{dotQ5_0AVX2s, dotQ5_0VNNIs},
-			[2]asmDot4{dotQ5_0AVX2x4, dotQ5_0VNNIx4}},
+			[2]asmDot4{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}},
 		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDotS{dotQ5_1AVX2s, dotQ5_1VNNIs},
-			[2]asmDot4{dotQ5_1AVX2x4, dotQ5_1VNNIx4}},
+			[2]asmDot4{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}},
 	} {
 		registerLanes(k.t, blockKernel(k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa]))
 		avx2Kernels[k.t] = blockKernel(k.wsize, k.xsize, k.one[0], k.oneS[0], k.four[0])

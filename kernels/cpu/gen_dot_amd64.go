@@ -7,8 +7,10 @@
 //
 // Register use in every kernel:
 //
-//	SI w, DI x (row 0), R8 x row stride, R9 3·R8, CX blocks left, DX out,
-//	R10 the four rows' d_x, R11 their s_x (side floats, four-row kernels)
+//	SI w, DI x (row 0), R8 x row stride, R9 3·R8, CX blocks left,
+//	R10 the four rows' d_x, R11 their s_x (side floats);
+//	four-row tiles: BX the row of w, R13 rows left, DX dst, AX its row
+//	stride, R12 3·AX
 //	Y0-Y3 lane accumulators, one per row of x
 //	Y4 the block's 32 weight values, Y5 their absolute values (signed types)
 //	Y6-Y7 temporaries, Y8 m_w (Q8_1 types) or a temporary, Y9 d_w
@@ -93,43 +95,60 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		p("// func dot%s%s(nb int, w, x *byte) float32", t.name, isa)
 		p("TEXT ·dot%s%s(SB), NOSPLIT, $0-28", t.name, isa)
 	default:
-		p("// func dot%s%sx4(nb int, w, x *byte, xrb int, side *float32, out *[4]float32)", t.name, isa)
-		p("TEXT ·dot%s%sx4(SB), NOSPLIT, $0-48", t.name, isa)
+		p("// func dot%s%sx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)", t.name, isa)
+		p("TEXT ·dot%s%sx4t(SB), NOSPLIT, $0-72", t.name, isa)
 	}
-	p("\tMOVQ nb+0(FP), CX")
-	p("\tMOVQ w+8(FP), SI")
-	p("\tMOVQ x+16(FP), DI")
+	consts := func() {
+		if !vnni {
+			p("\tVPCMPEQW Y15, Y15, Y15")
+			p("\tVPSRLW $15, Y15, Y15")
+		}
+		p("\tVPBROADCASTB lownib<>(SB), Y14")
+		if t.name == "Q4_0" {
+			p("\tVPBROADCASTB eight<>(SB), Y13")
+		}
+	}
 	if rows > 1 {
-		p("\tMOVQ xrb+24(FP), R8")
+		// The tile: rows rows of w (BX, wrb apart), each against the four
+		// rows of x, results to dst[k·dstride + r] (DX, AX = dstride).
+		p("\tMOVQ w+8(FP), BX")
+		p("\tMOVQ rows+24(FP), R13")
+		p("\tMOVQ xrb+40(FP), R8")
 		p("\tLEAQ (R8)(R8*2), R9")
-		p("\tMOVQ side+32(FP), R10")
+		p("\tMOVQ dst+56(FP), DX")
+		p("\tMOVQ dstride+64(FP), AX")
+		p("\tLEAQ (AX)(AX*2), R12")
+		consts()
+		p("\tTESTQ R13, R13")
+		p("\tJZ end")
+		p("rowloop:")
+		p("\tMOVQ nb+0(FP), CX")
+		p("\tMOVQ BX, SI")
+		p("\tMOVQ x+32(FP), DI")
+		p("\tMOVQ side+48(FP), R10")
 		p("\tMOVQ CX, R11")
 		p("\tSHLQ $4, R11")
 		p("\tADDQ R10, R11") // s_x after nb groups of four d_x
-		p("\tMOVQ out+40(FP), DX")
 		if t.min {
 			p("\tVXORPS X10, X10, X10")
 		}
-	}
-	if rows == 1 && side {
-		p("\tMOVQ side+24(FP), R10")
-		p("\tMOVQ CX, R11")
-		p("\tSHLQ $4, R11")
-		p("\tADDQ R10, R11")
+	} else {
+		p("\tMOVQ nb+0(FP), CX")
+		p("\tMOVQ w+8(FP), SI")
+		p("\tMOVQ x+16(FP), DI")
+		if side {
+			p("\tMOVQ side+24(FP), R10")
+			p("\tMOVQ CX, R11")
+			p("\tSHLQ $4, R11")
+			p("\tADDQ R10, R11")
+		}
+		consts()
 	}
 	for k := 0; k < rows; k++ {
 		p("\tVXORPS Y%d, Y%d, Y%d", k, k, k)
 		if t.min && rows == 1 {
 			p("\tVXORPS X%d, X%d, X%d", 10+k, 10+k, 10+k)
 		}
-	}
-	if !vnni {
-		p("\tVPCMPEQW Y15, Y15, Y15")
-		p("\tVPSRLW $15, Y15, Y15")
-	}
-	p("\tVPBROADCASTB lownib<>(SB), Y14")
-	if t.name == "Q4_0" {
-		p("\tVPBROADCASTB eight<>(SB), Y13")
 	}
 	p("\tTESTQ CX, CX")
 	p("\tJZ done")
@@ -225,8 +244,15 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		case rows == 1:
 			p("\tVMOVSS X6, ret+24(FP)")
 		default:
-			p("\tVMOVSS X6, %d(DX)", 4*k)
+			p("\tVMOVSS X6, %s", []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
 		}
+	}
+	if rows > 1 {
+		p("\tADDQ $4, DX")
+		p("\tADDQ wrb+16(FP), BX")
+		p("\tDECQ R13")
+		p("\tJNZ rowloop")
+		p("end:")
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")

@@ -25,6 +25,9 @@ type laneKernel struct {
 	// with four rows of x xrb bytes apart, the row of w read once. side
 	// holds the four rows' block scales as floats (laneSide).
 	dot4 func(n int, w, x []byte, xrb int, side []float32, out *[4]float32)
+	// tile4, when set, is dot4 for rows rows of w (wrb bytes apart) in one
+	// call, result k of row r to dst[k·dstride + r]; MatMul's tiles use it.
+	tile4 func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int)
 	// dotSide is dot with x's block scales from side (lane 0 of the
 	// groups of four floats side starts at), for the rows of x after the
 	// whole groups of four; nil when side is false.

@@ -135,6 +135,10 @@ func (m *matmulTask) laneTile(out *[4]float32, r0, r1, i0, i1 int) {
 		d1 := m.dst[(i+1)*m.rows : (i+2)*m.rows]
 		d2 := m.dst[(i+2)*m.rows : (i+3)*m.rows]
 		d3 := m.dst[(i+3)*m.rows : (i+4)*m.rows]
+		if m.lk.tile4 != nil {
+			m.lk.tile4(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, m.xrb, side, m.dst[i*m.rows+r0:], m.rows)
+			continue
+		}
 		for r := r0; r < r1; r++ {
 			m.lk.dot4(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x, m.xrb, side, out)
 			d0[r], d1[r], d2[r], d3[r] = out[0], out[1], out[2], out[3]
