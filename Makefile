@@ -26,6 +26,7 @@ test: vet
 	$(GO) test -race $(RACE_PKGS)
 	$(GO) test -race -run 'Scheduler|EvalBatch' ./engine
 	$(GO) test -race -short ./engine/grammar
+	$(GO) test -race -run 'Pool|MatMul|Close|Lane' ./kernels/cpu
 	./conformance/run.sh
 
 # Runs each fuzz target for FUZZTIME (default 5 minutes).
