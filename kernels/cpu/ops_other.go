@@ -22,3 +22,6 @@ func axpyF16Vec(acc []float32, p float32, v []uint16) {
 		acc[j] += p * tab[v[j]]
 	}
 }
+
+// hasAVX2 is amd64's CPU check; other architectures have no assembly.
+const hasAVX2 = false

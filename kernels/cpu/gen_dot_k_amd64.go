@@ -1,0 +1,412 @@
+//go:build ignore
+
+// gen_dot_k_amd64.go writes dot_k_amd64.s: the dot kernels of the K-quant
+// weight types Q4_K, Q5_K and Q6_K with Q8_K activations (one row of w with
+// one row of x, and a tile of rows of w each with four rows of x), summing
+// in the order of ggml's AVX2 kernels (ggml_vec_dot_q*_K_q8_K): per
+// super-block, eight int32 lanes, lane l holding the exact sum over the
+// eight 32-value groups of scale × (the products of values 4l..4l+3 of the
+// group); the lanes converted to float32 and fused-multiply-added with
+// d_w·d_x into eight float lanes, added at the end as hsum_float_8. The
+// minimum terms of Q4_K and Q5_K are added as ggml does (a four-float
+// accumulator for Q4_K, a scalar for Q5_K). Run by `go generate` in
+// kernels/cpu.
+//
+// There is no AVX512-VNNI variant: the integer sums are exact, so
+// VPDPWSSD (a VPMADDWD and a VPADDD in one) would give the same bits, but
+// its latency on the one-row kernels' accumulator chain made them slower
+// and the four-row ones no faster than measurement noise (AMD EPYC, Zen 4).
+//
+// Register use in every kernel:
+//
+//	SI w, DI x (row 0), R8 x row stride, R9 3·R8, CX super-blocks left,
+//	AX, BX, R10-R12 scale unpacking (then dst's row stride, AX and 3·AX in
+//	R12); tiles: DX dst, R13 rows of w left
+//	Y0-Y3 float lane accumulators, Y4-Y7 integer lane sums, one per row
+//	Y8-Y11 decoded weights, Y12-Y13 scales and temporaries
+//	Y14 0x0F bytes (Q4_K, Q5_K) or a temporary, Y15 qh (Q5_K) or 0x20
+//	bytes (Q6_K)
+//	Stack: 0-31 the sixteen 16-bit scales and minimums (Q4_K, Q5_K),
+//	32-95 each row's minimum accumulator, 96-103 the tile's row of w
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+)
+
+type gen struct {
+	w    bytes.Buffer
+	rows int
+}
+
+func (g *gen) p(format string, a ...any) { fmt.Fprintf(&g.w, format+"\n", a...) }
+
+// x is the address of byte off of row k's current Q8_K block.
+func x(off, k int) string {
+	switch k {
+	case 0:
+		return fmt.Sprintf("%d(DI)", off)
+	case 1:
+		return fmt.Sprintf("%d(DI)(R8*1)", off)
+	case 2:
+		return fmt.Sprintf("%d(DI)(R8*2)", off)
+	}
+	return fmt.Sprintf("%d(DI)(R9*1)", off)
+}
+
+const (
+	q8Bsums = 4 + 256 // Q8_K: d f32, qs[256], bsums[16] int16
+	q8Size  = 292
+)
+
+// header starts a kernel: for one row, dot<name>AVX2; for four, the tile
+// kernel dot<name>AVX2x4t, rows rows of w (wrb bytes apart) each against
+// the four rows of x, result k of row r to dst[k·dstride + r] (dstride in
+// bytes). consts loads the constant registers, once.
+func (g *gen) header(name, consts string) {
+	if g.rows == 1 {
+		g.p("// func dot%sAVX2(nb int, w, x *byte) float32", name)
+		g.p("TEXT ·dot%sAVX2(SB), NOSPLIT, $96-28", name)
+		g.p("\tMOVQ nb+0(FP), CX")
+		g.p("\tMOVQ w+8(FP), SI")
+		g.p("\tMOVQ x+16(FP), DI")
+		g.w.WriteString(consts)
+	} else {
+		g.p("// func dot%sAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)", name)
+		g.p("TEXT ·dot%sAVX2x4t(SB), NOSPLIT, $104-64", name)
+		g.p("\tMOVQ w+8(FP), BX")
+		g.p("\tMOVQ BX, 96(SP)") // the current row of w
+		g.p("\tMOVQ rows+24(FP), R13")
+		g.p("\tMOVQ xrb+40(FP), R8")
+		g.p("\tLEAQ (R8)(R8*2), R9")
+		g.p("\tMOVQ dst+48(FP), DX")
+		g.w.WriteString(consts)
+		g.p("\tTESTQ R13, R13")
+		g.p("\tJZ end")
+		g.p("rowloop:")
+		g.p("\tMOVQ nb+0(FP), CX")
+		g.p("\tMOVQ 96(SP), SI")
+		g.p("\tMOVQ x+32(FP), DI")
+	}
+	g.p("\tVXORPS X8, X8, X8")
+	for k := 0; k < g.rows; k++ {
+		g.p("\tVXORPS Y%d, Y%d, Y%d", k, k, k)
+		g.p("\tVMOVUPS X8, %d(SP)", 32+16*k)
+	}
+}
+
+// sumAdd adds the int16 pairs of Y13 times the scales in Y<sc> into row
+// k's lane sums.
+func (g *gen) sumAdd(sc, k int) {
+	g.p("\tVPMADDWD Y%d, Y13, Y13", sc)
+	g.p("\tVPADDD Y13, Y%d, Y%d", 4+k, 4+k)
+}
+
+// scalesK4 unpacks a Q4_K/Q5_K super-block's twelve scale bytes (at 4(SI))
+// into eight 6-bit scales and eight 6-bit minimums, widened to 16 bits at
+// 0(SP) (scales) and 16(SP) (minimums).
+func (g *gen) scalesK4() {
+	g.p("\tMOVL 4(SI), AX")
+	g.p("\tMOVL 8(SI), BX")
+	g.p("\tMOVL 12(SI), R10")
+	// Minimums 4-7: the high nibbles of bytes 8-11, and bits 6-7 of bytes 4-7.
+	g.p("\tMOVL R10, R11")
+	g.p("\tSHRL $4, R11")
+	g.p("\tANDL $0x0f0f0f0f, R11")
+	g.p("\tMOVL BX, R12")
+	g.p("\tSHRL $6, R12")
+	g.p("\tANDL $0x03030303, R12")
+	g.p("\tSHLL $4, R12")
+	g.p("\tORL R12, R11")
+	// Scales 4-7: the low nibbles of bytes 8-11, and bits 6-7 of bytes 0-3.
+	g.p("\tANDL $0x0f0f0f0f, R10")
+	g.p("\tMOVL AX, R12")
+	g.p("\tSHRL $6, R12")
+	g.p("\tANDL $0x03030303, R12")
+	g.p("\tSHLL $4, R12")
+	g.p("\tORL R12, R10")
+	// Minimums 0-3 and scales 0-3: the low six bits of bytes 4-7 and 0-3.
+	g.p("\tANDL $0x3f3f3f3f, BX")
+	g.p("\tANDL $0x3f3f3f3f, AX")
+	// Into a register by quadwords: four stores and one wider load would
+	// miss store forwarding.
+	g.p("\tSHLQ $32, R10")
+	g.p("\tORQ R10, AX")
+	g.p("\tSHLQ $32, R11")
+	g.p("\tORQ R11, BX")
+	g.p("\tMOVQ AX, X12")
+	g.p("\tVPINSRQ $1, BX, X12, X12")
+	g.p("\tVPMOVZXBW X12, Y12")
+	g.p("\tVMOVDQU Y12, 0(SP)")
+}
+
+// minsK4 computes each row's minimum products: the sixteen bsums added in
+// pairs (16-bit, wrapping, as VPHADDW), multiplied by the minimums and
+// added in pairs (VPMADDWD): four int32, converted. Q4_K fuses them with
+// −d_x·dmin into the row's four-float accumulator; Q5_K adds the four as
+// integers and adds −d_x·dmin times their sum, rounded, to a scalar. (That
+// is ggml's `summs += dmin * sum` taken unfused, as the Q4_1 kernels take
+// its scalar summs; a C compiler contracting it to an FMA would differ in
+// the last bit. No Q5_K golden output checks which.)
+func (g *gen) minsK4(scalar bool) {
+	g.p("\tVPBROADCASTW 2(SI), X13")
+	g.p("\tVCVTPH2PS X13, X13")
+	for k := 0; k < g.rows; k++ {
+		g.p("\tVMOVDQU %s, X12", x(q8Bsums, k))
+		g.p("\tVPHADDW %s, X12, X12", x(q8Bsums+16, k))
+		g.p("\tVPMADDWD 16(SP), X12, X12")
+		if scalar {
+			g.p("\tVPSHUFD $0x4e, X12, X9")
+			g.p("\tVPADDD X9, X12, X12")
+			g.p("\tVPSHUFD $0xb1, X12, X9")
+			g.p("\tVPADDD X9, X12, X12")
+		}
+		g.p("\tVCVTDQ2PS X12, X12")
+		g.p("\tVMOVSS %s, X11", x(0, k))
+		g.p("\tVMULSS X13, X11, X11")
+		g.p("\tVMOVUPS %d(SP), X10", 32+16*k)
+		if scalar {
+			g.p("\tVMULSS X12, X11, X11")
+			g.p("\tVSUBSS X11, X10, X10")
+		} else {
+			g.p("\tVBROADCASTSS X11, X11")
+			g.p("\tVFNMADD231PS X12, X11, X10")
+		}
+		g.p("\tVMOVUPS X10, %d(SP)", 32+16*k)
+	}
+}
+
+// fmaD fuses each row's converted lane sums times d_w·d_x (d_w the fp16 at
+// off(SI)) into its float lanes.
+func (g *gen) fmaD(off int) {
+	g.p("\tVPBROADCASTW %d(SI), X8", off)
+	g.p("\tVCVTPH2PS X8, Y8")
+	for k := 0; k < g.rows; k++ {
+		g.p("\tVBROADCASTSS %s, Y9", x(0, k))
+		g.p("\tVMULPS Y8, Y9, Y9")
+		g.p("\tVCVTDQ2PS Y%d, Y%d", 4+k, 4+k)
+		g.p("\tVFMADD231PS Y%d, Y9, Y%d", 4+k, k)
+	}
+}
+
+// finish adds each row's lanes as hsum_float_8 and, with mins, the row's
+// minimum accumulator (four floats added as ggml adds acc_m, or a scalar).
+func (g *gen) finish(mins, scalar bool) {
+	g.p("done:")
+	if g.rows > 1 {
+		g.p("\tMOVQ dstride+56(FP), AX")
+		g.p("\tLEAQ (AX)(AX*2), R12")
+	}
+	for k := 0; k < g.rows; k++ {
+		g.p("\tVEXTRACTF128 $1, Y%d, X8", k)
+		g.p("\tVADDPS X%d, X8, X8", k)
+		g.p("\tVMOVHLPS X8, X8, X9")
+		g.p("\tVADDPS X9, X8, X8")
+		g.p("\tVMOVSHDUP X8, X9")
+		g.p("\tVADDSS X9, X8, X8")
+		if mins {
+			g.p("\tVMOVUPS %d(SP), X10", 32+16*k)
+			if !scalar {
+				g.p("\tVMOVHLPS X10, X10, X11")
+				g.p("\tVADDPS X11, X10, X10")
+				g.p("\tVMOVSHDUP X10, X11")
+				g.p("\tVADDSS X11, X10, X10")
+			}
+			g.p("\tVADDSS X10, X8, X8")
+		}
+		if g.rows == 1 {
+			g.p("\tVMOVSS X8, ret+24(FP)")
+		} else {
+			g.p("\tVMOVSS X8, %s", []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
+		}
+	}
+	if g.rows > 1 {
+		g.p("\tADDQ $4, DX")
+		g.p("\tMOVQ wrb+16(FP), AX")
+		g.p("\tADDQ AX, 96(SP)")
+		g.p("\tDECQ R13")
+		g.p("\tJNZ rowloop")
+		g.p("end:")
+	}
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+func (g *gen) zeroSums() {
+	for k := 0; k < g.rows; k++ {
+		g.p("\tVPXOR Y%d, Y%d, Y%d", 4+k, 4+k, 4+k)
+	}
+}
+
+// q4K: Q4_K (d, dmin, scales[12], qs[128]) and, with five, Q5_K (d, dmin,
+// scales[12], qh[32], qs[128]). Group 2j takes the low nibbles of qs[32j:],
+// group 2j+1 the high ones; Q5_K adds bit 2j (2j+1) of qh as bit 4.
+func (g *gen) q4K(five bool) {
+	name, size, qs := "Q4_K", 144, 16
+	if five {
+		name, size, qs = "Q5_K", 176, 48
+	}
+	g.header(name, "\tVPBROADCASTB k4nib<>(SB), Y14\n")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
+	g.scalesK4()
+	g.minsK4(five)
+	g.zeroSums()
+	if five {
+		g.p("\tVMOVDQU 16(SI), Y15")
+	}
+	for j := 0; j < 4; j++ {
+		g.p("\tVPBROADCASTW %d(SP), Y10", 4*j)
+		g.p("\tVPBROADCASTW %d(SP), Y11", 4*j+2)
+		g.p("\tVMOVDQU %d(SI), Y8", qs+32*j)
+		g.p("\tVPSRLW $4, Y8, Y9")
+		g.p("\tVPAND Y14, Y8, Y8")
+		g.p("\tVPAND Y14, Y9, Y9")
+		if five {
+			// ((qh >> b) & 1) << 4, by 16-bit shifts: the mask keeps bit 4
+			// of each byte, which the shift fills from the byte's own bit b.
+			for h, b := range []int{2 * j, 2*j + 1} {
+				switch {
+				case b < 4:
+					g.p("\tVPSLLW $%d, Y15, Y12", 4-b)
+				case b > 4:
+					g.p("\tVPSRLW $%d, Y15, Y12", b-4)
+				default:
+					g.p("\tVMOVDQA Y15, Y12")
+				}
+				g.p("\tVPAND k5bit<>(SB), Y12, Y12")
+				g.p("\tVPOR Y12, Y%d, Y%d", 8+h, 8+h)
+			}
+		}
+		for k := 0; k < g.rows; k++ {
+			g.p("\tVPMADDUBSW %s, Y8, Y13", x(4+64*j, k))
+			g.sumAdd(10, k)
+			g.p("\tVPMADDUBSW %s, Y9, Y13", x(4+64*j+32, k))
+			g.sumAdd(11, k)
+		}
+	}
+	g.fmaD(0)
+	g.p("\tADDQ $%d, SI", size)
+	g.p("\tADDQ $%d, DI", q8Size)
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.finish(true, five)
+}
+
+// q6K: Q6_K (ql[128], qh[64], scales[16] int8, d). In half h of 128
+// values, group q's low four bits are the low nibbles of ql[64h:] (q = 0)
+// and ql[64h+32:] (q = 1), then their high nibbles (q = 2, 3); its top two
+// bits are bits 2q, 2q+1 of qh[32h:]. The value is that less 32, which
+// ggml subtracts as 32·q8 from each 16-bit pair sum.
+func (g *gen) q6K() {
+	g.header("Q6_K", "\tVPBROADCASTB k6off<>(SB), Y15\n")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
+	g.zeroSums()
+	for h := 0; h < 2; h++ {
+		ql, qh := 64*h, 128+32*h
+		g.p("\tVMOVDQU %d(SI), Y14", qh)
+		g.p("\tVMOVDQU %d(SI), Y12", ql)
+		g.p("\tVMOVDQU %d(SI), Y13", ql+32)
+		// Group 0: low nibbles of ql[0:32], qh bits 0-1.
+		g.p("\tVPAND k4nib32<>(SB), Y12, Y8")
+		g.p("\tVPSLLW $4, Y14, Y9")
+		g.p("\tVPAND k6hi<>(SB), Y9, Y9")
+		g.p("\tVPOR Y9, Y8, Y8")
+		// Group 1: low nibbles of ql[32:64], qh bits 2-3.
+		g.p("\tVPAND k4nib32<>(SB), Y13, Y9")
+		g.p("\tVPSLLW $2, Y14, Y10")
+		g.p("\tVPAND k6hi<>(SB), Y10, Y10")
+		g.p("\tVPOR Y10, Y9, Y9")
+		// Group 2: high nibbles of ql[0:32], qh bits 4-5.
+		g.p("\tVPSRLW $4, Y12, Y12")
+		g.p("\tVPAND k4nib32<>(SB), Y12, Y12")
+		g.p("\tVPAND k6hi<>(SB), Y14, Y10")
+		g.p("\tVPOR Y12, Y10, Y10")
+		// Group 3: high nibbles of ql[32:64], qh bits 6-7.
+		g.p("\tVPSRLW $4, Y13, Y13")
+		g.p("\tVPAND k4nib32<>(SB), Y13, Y13")
+		g.p("\tVPSRLW $2, Y14, Y11")
+		g.p("\tVPAND k6hi<>(SB), Y11, Y11")
+		g.p("\tVPOR Y13, Y11, Y11")
+		for q := 0; q < 4; q++ {
+			// Scales 8h+2q (values 0-15 of the group) and 8h+2q+1, each in
+			// eight 16-bit words.
+			g.p("\tVMOVDQU 192(SI), X12")
+			g.p("\tVPSHUFB k6shuf<>+%d(SB), X12, X12", 16*(4*h+q))
+			g.p("\tVPMOVSXBW X12, Y12")
+			for k := 0; k < g.rows; k++ {
+				off := 4 + 128*h + 32*q
+				g.p("\tVPMADDUBSW %s, Y%d, Y13", x(off, k), 8+q)
+				g.p("\tVPMADDUBSW %s, Y15, Y14", x(off, k))
+				g.p("\tVPSUBW Y14, Y13, Y13")
+				g.sumAdd(12, k)
+			}
+		}
+	}
+	g.fmaD(208)
+	g.p("\tADDQ $210, SI")
+	g.p("\tADDQ $%d, DI", q8Size)
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.finish(false, false)
+}
+
+func main() {
+	var out bytes.Buffer
+	out.WriteString(`// Code generated by gen_dot_k_amd64.go; DO NOT EDIT.
+
+#include "textflag.h"
+
+DATA k4nib<>+0(SB)/1, $0x0f
+GLOBL k4nib<>(SB), RODATA|NOPTR, $1
+DATA k6off<>+0(SB)/1, $0x20
+GLOBL k6off<>(SB), RODATA|NOPTR, $1
+DATA k4nib32<>+0(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k4nib32<>+8(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k4nib32<>+16(SB)/8, $0x0f0f0f0f0f0f0f0f
+DATA k4nib32<>+24(SB)/8, $0x0f0f0f0f0f0f0f0f
+GLOBL k4nib32<>(SB), RODATA|NOPTR, $32
+DATA k6hi<>+0(SB)/8, $0x3030303030303030
+DATA k6hi<>+8(SB)/8, $0x3030303030303030
+DATA k6hi<>+16(SB)/8, $0x3030303030303030
+DATA k6hi<>+24(SB)/8, $0x3030303030303030
+GLOBL k6hi<>(SB), RODATA|NOPTR, $32
+DATA k5bit<>+0(SB)/8, $0x1010101010101010
+DATA k5bit<>+8(SB)/8, $0x1010101010101010
+DATA k5bit<>+16(SB)/8, $0x1010101010101010
+DATA k5bit<>+24(SB)/8, $0x1010101010101010
+GLOBL k5bit<>(SB), RODATA|NOPTR, $32
+`)
+	out.WriteString("// Byte shuffles: row i picks scale byte 2i eight times, then 2i+1.\n")
+	for i := 0; i < 8; i++ {
+		lo := uint64(0x0101010101010101) * uint64(2*i)
+		hi := uint64(0x0101010101010101) * uint64(2*i+1)
+		fmt.Fprintf(&out, "DATA k6shuf<>+%d(SB)/8, $0x%016x\n", 16*i, lo)
+		fmt.Fprintf(&out, "DATA k6shuf<>+%d(SB)/8, $0x%016x\n", 16*i+8, hi)
+	}
+	out.WriteString("GLOBL k6shuf<>(SB), RODATA|NOPTR, $128\n\n")
+	for _, rows := range []int{1, 4} {
+		for _, t := range []string{"Q4_K", "Q5_K", "Q6_K"} {
+			g := &gen{rows: rows}
+			switch t {
+			case "Q4_K":
+				g.q4K(false)
+			case "Q5_K":
+				g.q4K(true)
+			default:
+				g.q6K()
+			}
+			out.Write(g.w.Bytes())
+		}
+	}
+	if err := os.WriteFile("dot_k_amd64.s", out.Bytes(), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
