@@ -34,6 +34,7 @@ type pool struct {
 	done    chan struct{}
 	helped  atomic.Int64 // chunks the helpers ran in the current task
 	solo    int          // tasks run leaves to the caller alone (run's own)
+	strikes int          // consecutive tasks whose helpers were late and idle
 	closed  atomic.Bool
 
 	// The current call, written before gen is bumped (which orders it
@@ -48,9 +49,10 @@ type pool struct {
 // parks; waitSpins how many times run checks for late helpers before it
 // sleeps (about 20 µs).
 const (
-	spinLimit = 1 << 18
-	waitSpins = 1 << 14
-	soloRuns  = 256 // about one decoded token's operations
+	spinLimit   = 1 << 18
+	waitSpins   = 1 << 14
+	soloRuns    = 256 // about one decoded token's operations
+	soloStrikes = 3
 )
 
 func newPool(threads int) *pool {
@@ -151,11 +153,17 @@ func (p *pool) run(t task, n, grain int) {
 		}
 		if p.helped.Load() == 0 && woken == 0 {
 			// The helpers were spinning, did nothing and still had to be
-			// waited for: they are not getting a CPU. Run alone for a while rather
-			// than wait for the OS to schedule them at every operation.
-			p.solo = soloRuns
+			// waited for. Several times in a row means they are not
+			// getting a CPU: run alone for a while rather than wait for
+			// the OS to schedule them at every operation.
+			if p.strikes++; p.strikes >= soloStrikes {
+				p.solo, p.strikes = soloRuns, 0
+			}
 		}
 		break
+	}
+	if p.helped.Load() != 0 {
+		p.strikes = 0
 	}
 	p.t = nil
 }
