@@ -65,6 +65,9 @@ func Generate(ctx context.Context, s *Session, seq int, v *tokenizer.Tokenizer, 
 			len(prompt), maxTokens, s.Ctx, len(prompt)+maxTokens-s.Ctx, ErrContextFull)
 	}
 	vocab := s.Model.HParams().Vocab
+	// Embedding rows past the tokenizer's vocabulary are padding, not
+	// tokens: never sampled, never listed.
+	textVocab := min(vocab, v.VocabSize())
 	res := &Result{PromptTokens: prompt, FinishReason: "length"}
 	s.Truncate(seq, 0)
 
@@ -76,6 +79,7 @@ func Generate(ctx context.Context, s *Session, seq int, v *tokenizer.Tokenizer, 
 	var lp []float32
 	if p.PromptLogprobs {
 		for i := range prompt {
+			maskPadding(logits[i*vocab:(i+1)*vocab], textVocab)
 			lp = LogSoftmax(lp, logits[i*vocab:(i+1)*vocab])
 			res.PromptLogprobs = append(res.PromptLogprobs, TopLogprobs(nil, lp, p.Logprobs))
 		}
@@ -100,6 +104,7 @@ func Generate(ctx context.Context, s *Session, seq int, v *tokenizer.Tokenizer, 
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
+		maskPadding(logits, textVocab)
 		if p.Logprobs > 0 {
 			lp = LogSoftmax(lp, logits)
 			res.Logprobs = append(res.Logprobs, TopLogprobs(nil, lp, p.Logprobs))

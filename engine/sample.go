@@ -173,6 +173,14 @@ func softmax(c []candidate) {
 	}
 }
 
+// maskPadding sets the logits from text on to -Inf: rows of a padded
+// embedding that the tokenizer has no token for.
+func maskPadding(logits []float32, text int) {
+	for i := text; i < len(logits); i++ {
+		logits[i] = float32(math.Inf(-1))
+	}
+}
+
 // byLogit orders candidates best first, ties by token id, so that the
 // order (and a seeded choice) does not depend on how they were gathered.
 func byLogit(a, b candidate) int {

@@ -712,9 +712,7 @@ func (s *Scheduler) sample(sl *slot, logits []float32) {
 		s.finish(sl, Event{}, "length", nil)
 		return
 	}
-	for i := s.textVocab; i < len(logits); i++ {
-		logits[i] = float32(math.Inf(-1)) // padding rows of the embedding, not tokens
-	}
+	maskPadding(logits, s.textVocab)
 	var entry LogprobEntry
 	if j.logprobs {
 		s.lp = LogSoftmax(s.lp, logits)
@@ -775,9 +773,7 @@ func (s *Scheduler) moreAllowed(c Constraint) bool {
 	}
 	p := s.probe[:s.vocab]
 	clear(p)
-	for i := s.textVocab; i < len(p); i++ {
-		p[i] = float32(math.Inf(-1))
-	}
+	maskPadding(p, s.textVocab)
 	c.Mask(p)
 	return anyAllowed(p, s.l.Tokenizer)
 }
