@@ -46,8 +46,8 @@ func (t *storeKVTask) do(_, lo, hi int) {
 		k := t.k[i*d : (i+1)*d]
 		v := t.v[i*d : (i+1)*d]
 		if t.f16 {
-			fromFloatF16(t.kc[2*cell*d:2*(cell+1)*d], k)
-			fromFloatF16(t.vc[2*cell*d:2*(cell+1)*d], v)
+			toF16Vec(asU16(t.kc)[cell*d:(cell+1)*d], k)
+			toF16Vec(asU16(t.vc)[cell*d:(cell+1)*d], v)
 			continue
 		}
 		copy(asF32(t.kc)[cell*d:(cell+1)*d], k)
@@ -110,7 +110,6 @@ func (t *attentionTask) do(w, lo, hi int) {
 	} else {
 		kf, vf = asF32(t.k), asF32(t.v)
 	}
-	tab := f16Table
 	for item := lo; item < hi; item++ {
 		i, h := item/t.heads, item%t.heads
 		pos := int(t.b.Pos[i])
@@ -121,9 +120,7 @@ func (t *attentionTask) do(w, lo, hi int) {
 		base := seqOf(t.b, i)*t.ctx*t.kvDim + h/t.group*hd
 		q := t.q[(i*t.heads+h)*hd : (i*t.heads+h+1)*hd]
 		if t.f16 {
-			for d, x := range q {
-				qh[d] = tab[gguf.Float32ToHalf(x)]
-			}
+			roundF16Vec(qh, q)
 		} else {
 			copy(qh, q)
 		}
@@ -151,12 +148,18 @@ func (t *attentionTask) do(w, lo, hi int) {
 		}
 		inv := float32(1 / sum)
 		clear(acc)
+		if t.f16 {
+			// The probabilities, converted to F16 as ggml converts them.
+			for j, e := range sc {
+				sc[j] = e * inv
+			}
+			roundF16Vec(sc, sc)
+		}
 		for j, e := range sc {
 			p := e * inv
 			o := base + (start+j)*t.kvDim
 			if t.f16 {
-				p = tab[gguf.Float32ToHalf(p)]
-				axpyF16Vec(acc, p, vh[o:o+hd])
+				axpyF16Vec(acc, e, vh[o:o+hd])
 			} else {
 				vr := vf[o : o+hd]
 				for d := range acc {

@@ -42,9 +42,7 @@ func (c *convTask) do(_, lo, hi int) {
 			}
 			continue
 		}
-		for j, v := range x {
-			y[j] = f16Table[gguf.Float32ToHalf(v)]
-		}
+		roundF16Vec(y, x)
 	}
 }
 

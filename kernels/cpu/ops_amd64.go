@@ -1,5 +1,7 @@
 package cpu
 
+import "github.com/openweights/owl/gguf"
+
 //go:noescape
 func siluMulAVX2(n int, dst, x, up *float32)
 
@@ -62,5 +64,40 @@ func axpyF16Vec(acc []float32, p float32, v []uint16) {
 	tab := f16Table
 	for ; i < n; i++ {
 		acc[i] += p * tab[v[i]]
+	}
+}
+
+//go:noescape
+func roundF16AVX2(n int, dst, src *float32)
+
+//go:noescape
+func toF16AVX2(n int, dst *uint16, src *float32)
+
+// roundF16Vec sets dst[j] to src[j] rounded to binary16 and widened back,
+// as gguf.Float32ToHalf and f16Table do, eight at a time where it can.
+func roundF16Vec(dst, src []float32) {
+	n := len(src)
+	_ = dst[:n]
+	i := 0
+	if hasAVX2 && n >= 8 {
+		i = n &^ 7
+		roundF16AVX2(i, &dst[0], &src[0])
+	}
+	for ; i < n; i++ {
+		dst[i] = f16Table[gguf.Float32ToHalf(src[i])]
+	}
+}
+
+// toF16Vec sets dst[j] to gguf.Float32ToHalf(src[j]).
+func toF16Vec(dst []uint16, src []float32) {
+	n := len(src)
+	_ = dst[:n]
+	i := 0
+	if hasAVX2 && n >= 8 {
+		i = n &^ 7
+		toF16AVX2(i, &dst[0], &src[0])
+	}
+	for ; i < n; i++ {
+		dst[i] = gguf.Float32ToHalf(src[i])
 	}
 }

@@ -171,3 +171,44 @@ axpyloop:
 axpydone:
 	VZEROUPPER
 	RET
+
+// func roundF16AVX2(n int, dst, src *float32)
+// dst = src rounded to binary16 (to nearest even) and back, n a multiple
+// of 8.
+TEXT ·roundF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ rounddone
+roundloop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, X1
+	VCVTPH2PS X1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	DECQ CX
+	JNZ roundloop
+rounddone:
+	VZEROUPPER
+	RET
+
+// func toF16AVX2(n int, dst *uint16, src *float32)
+// dst = src as binary16 (to nearest even), n a multiple of 8.
+TEXT ·toF16AVX2(SB), NOSPLIT, $0-24
+	MOVQ n+0(FP), CX
+	MOVQ dst+8(FP), DI
+	MOVQ src+16(FP), SI
+	SHRQ $3, CX
+	JZ tof16done
+tof16loop:
+	VMOVUPS (SI), Y0
+	VCVTPS2PH $0, Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $16, DI
+	DECQ CX
+	JNZ tof16loop
+tof16done:
+	VZEROUPPER
+	RET

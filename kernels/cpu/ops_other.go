@@ -2,6 +2,8 @@
 
 package cpu
 
+import "github.com/openweights/owl/gguf"
+
 func siluMulVec(y, a, b []float32) {
 	for j, v := range a {
 		y[j] = silu(v) * b[j]
@@ -25,3 +27,15 @@ func axpyF16Vec(acc []float32, p float32, v []uint16) {
 
 // hasAVX2 is amd64's CPU check; other architectures have no assembly.
 const hasAVX2 = false
+
+func roundF16Vec(dst, src []float32) {
+	for j, v := range src {
+		dst[j] = f16Table[gguf.Float32ToHalf(v)]
+	}
+}
+
+func toF16Vec(dst []uint16, src []float32) {
+	for j, v := range src {
+		dst[j] = gguf.Float32ToHalf(v)
+	}
+}

@@ -124,3 +124,44 @@ func TestVecF16(t *testing.T) {
 		}
 	}
 }
+
+// TestVecToF16 checks the eight-lane binary16 conversions (F16C on amd64)
+// against gguf.Float32ToHalf on values across binary16's range: normal,
+// subnormal, underflowing, overflowing, exact ties and infinities.
+func TestVecToF16(t *testing.T) {
+	r := newRand(t)
+	for _, n := range []int{1, 7, 8, 9, 64, 1001} {
+		x := make([]float32, n)
+		for i := range x {
+			switch r.IntN(6) {
+			case 0:
+				x[i] = float32(r.NormFloat64() * 1e-6) // subnormal binary16
+			case 1:
+				x[i] = float32(r.NormFloat64() * 1e5) // beyond 65504 at times
+			case 2:
+				// halfway between two binary16 values
+				h := uint16(r.IntN(0x7bff))
+				x[i] = (gguf.HalfToFloat32(h) + gguf.HalfToFloat32(h+1)) / 2
+			case 3:
+				x[i] = float32(math.Inf(1 - 2*r.IntN(2)))
+			case 4:
+				x[i] = float32(r.NormFloat64() * 1e-9) // underflows to zero
+			default:
+				x[i] = float32(r.NormFloat64())
+			}
+		}
+		gotH := make([]uint16, n)
+		gotF := make([]float32, n)
+		toF16Vec(gotH, x)
+		roundF16Vec(gotF, x)
+		for i, v := range x {
+			want := gguf.Float32ToHalf(v)
+			if gotH[i] != want {
+				t.Fatalf("n=%d: toF16(%g) = %#04x, Float32ToHalf %#04x", n, v, gotH[i], want)
+			}
+			if !sameFloat(gotF[i], f16Table[want]) {
+				t.Fatalf("n=%d: roundF16(%g) = %g, want %g", n, v, gotF[i], f16Table[want])
+			}
+		}
+	}
+}
