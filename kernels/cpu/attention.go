@@ -125,15 +125,16 @@ func (t *attentionTask) do(w, lo, hi int) {
 			copy(qh, q)
 		}
 		sc := scores[:pos-start+1]
-		mx := float32(math.Inf(-1))
-		for j := range sc {
-			o := base + (start+j)*t.kvDim
-			var s float32
-			if t.f16 {
-				s = dotF16Vec(kh[o:o+hd], qh)
-			} else {
-				s = dotF32s(kf[o:o+hd], qh)
+		first := base + start*t.kvDim // the first visible position's key and value
+		if t.f16 {
+			qkF16(sc, kh[first:], t.kvDim, qh)
+		} else {
+			for j := range sc {
+				sc[j] = dotF32s(kf[first+j*t.kvDim:][:hd], qh)
 			}
+		}
+		mx := float32(math.Inf(-1))
+		for j, s := range sc {
 			s *= t.scale
 			if t.softCap > 0 {
 				s = float32(math.Tanh(float64(s*(1/t.softCap)))) * t.softCap
@@ -148,20 +149,16 @@ func (t *attentionTask) do(w, lo, hi int) {
 		}
 		inv := float32(1 / sum)
 		clear(acc)
+		for j, e := range sc {
+			sc[j] = e * inv
+		}
 		if t.f16 {
 			// The probabilities, converted to F16 as ggml converts them.
-			for j, e := range sc {
-				sc[j] = e * inv
-			}
 			roundF16Vec(sc, sc)
-		}
-		for j, e := range sc {
-			p := e * inv
-			o := base + (start+j)*t.kvDim
-			if t.f16 {
-				axpyF16Vec(acc, e, vh[o:o+hd])
-			} else {
-				vr := vf[o : o+hd]
+			pvF16(acc, sc, vh[first:], t.kvDim)
+		} else {
+			for j, p := range sc {
+				vr := vf[first+j*t.kvDim:][:hd]
 				for d := range acc {
 					acc[d] += float32(p * vr[d])
 				}

@@ -38,19 +38,7 @@ func expSubVec(y, x []float32, m float32) {
 }
 
 //go:noescape
-func dotF16F32AVX2(n int, a *uint16, x *float32) float32
-
-//go:noescape
 func axpyF16AVX2(n int, acc *float32, p float32, v *uint16)
-
-// dotF16Vec is dotU16F32, in assembly where the CPU and length allow.
-func dotF16Vec(a []uint16, x []float32) float32 {
-	if hasAVX2 && len(x) >= 8 && len(x)%8 == 0 {
-		_ = a[len(x)-1]
-		return dotF16F32AVX2(len(x), &a[0], &x[0])
-	}
-	return dotU16F32(a, x)
-}
 
 // axpyF16Vec sets acc[j] += p·v[j] (product rounded, then the sum).
 func axpyF16Vec(acc []float32, p float32, v []uint16) {
@@ -99,5 +87,38 @@ func toF16Vec(dst []uint16, src []float32) {
 	}
 	for ; i < n; i++ {
 		dst[i] = gguf.Float32ToHalf(src[i])
+	}
+}
+
+//go:noescape
+func qkF16AVX2(n, hd int, sc *float32, k *uint16, kstride int, q *float32)
+
+//go:noescape
+func pvF16AVX2(n, hd int, acc, p *float32, v *uint16, vstride int)
+
+// qkF16 sets sc[j] = dotU16F32(k[j·kstride:][:len(q)], q): one query's
+// scores against len(sc) cached keys kstride elements apart.
+func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
+	hd := len(q)
+	if n := len(sc); hasAVX2 && n > 0 && hd > 0 && hd%8 == 0 {
+		_ = k[(n-1)*kstride+hd-1]
+		qkF16AVX2(n, hd, &sc[0], &k[0], 2*kstride, &q[0])
+		return
+	}
+	for j := range sc {
+		sc[j] = dotU16F32(k[j*kstride:][:hd], q)
+	}
+}
+
+// pvF16 adds p[j]·v[j·vstride:][:len(acc)] to acc for each j in order.
+func pvF16(acc, p []float32, v []uint16, vstride int) {
+	hd := len(acc)
+	if n := len(p); hasAVX2 && n > 0 && hd > 0 && hd%32 == 0 {
+		_ = v[(n-1)*vstride+hd-1]
+		pvF16AVX2(n, hd, &acc[0], &p[0], &v[0], 2*vstride)
+		return
+	}
+	for j, pj := range p {
+		axpyF16Vec(acc, pj, v[j*vstride:][:hd])
 	}
 }

@@ -120,36 +120,6 @@ expdone:
 	VZEROUPPER
 	RET
 
-// func dotF16F32AVX2(n int, a *uint16, x *float32) float32
-// dotU16F32's sum for n a multiple of 8: per eight elements the products
-// a_j·x_j, then lanes j and j+4 added, then added to four accumulators
-// (j mod 4), finally (s0+s1)+(s2+s3). No FMA: the Go loop has none.
-TEXT ·dotF16F32AVX2(SB), NOSPLIT, $0-28
-	MOVQ n+0(FP), CX
-	MOVQ a+8(FP), SI
-	MOVQ x+16(FP), DI
-	VXORPS X0, X0, X0
-	SHRQ $3, CX
-	JZ dotf16done
-dotf16loop:
-	VCVTPH2PS (SI), Y1
-	VMULPS (DI), Y1, Y1
-	VEXTRACTF128 $1, Y1, X2
-	VADDPS X2, X1, X1
-	VADDPS X1, X0, X0
-	ADDQ $16, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ dotf16loop
-dotf16done:
-	VMOVSHDUP X0, X1
-	VADDPS X1, X0, X1
-	VMOVHLPS X1, X1, X2
-	VADDSS X2, X1, X0
-	VMOVSS X0, ret+24(FP)
-	VZEROUPPER
-	RET
-
 // func axpyF16AVX2(n int, acc *float32, p float32, v *uint16)
 // acc[j] += p·v[j] for n a multiple of 8, product rounded, then the sum.
 TEXT ·axpyF16AVX2(SB), NOSPLIT, $0-32
@@ -210,5 +180,97 @@ tof16loop:
 	DECQ CX
 	JNZ tof16loop
 tof16done:
+	VZEROUPPER
+	RET
+
+// func qkF16AVX2(n, hd int, sc *float32, k *uint16, kstride int, q *float32)
+// sc[j] = dotU16F32(k[j·kstride/2:][:hd], q) for j < n, hd a multiple of
+// 8: the attention scores of one query over n cached keys.
+TEXT ·qkF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ hd+8(FP), BX
+	SHRQ $3, BX
+	MOVQ sc+16(FP), DX
+	MOVQ k+24(FP), SI
+	MOVQ kstride+32(FP), R8
+	MOVQ q+40(FP), DI
+	TESTQ CX, CX
+	JZ qkdone
+qkpos:
+	VXORPS X0, X0, X0
+	MOVQ SI, R9
+	MOVQ DI, R10
+	MOVQ BX, R11
+qkdim:
+	VCVTPH2PS (R9), Y1
+	VMULPS (R10), Y1, Y1
+	VEXTRACTF128 $1, Y1, X2
+	VADDPS X2, X1, X1
+	VADDPS X1, X0, X0
+	ADDQ $16, R9
+	ADDQ $32, R10
+	DECQ R11
+	JNZ qkdim
+	VMOVSHDUP X0, X1
+	VADDPS X1, X0, X1
+	VMOVHLPS X1, X1, X2
+	VADDSS X2, X1, X0
+	VMOVSS X0, (DX)
+	ADDQ $4, DX
+	ADDQ R8, SI
+	DECQ CX
+	JNZ qkpos
+qkdone:
+	VZEROUPPER
+	RET
+
+// func pvF16AVX2(n, hd int, acc, p *float32, v *uint16, vstride int)
+// acc[d] += p[j]·v[j·vstride/2 + d] for j < n in order, product rounded
+// then added, hd a multiple of 32: 32 outputs at a time in registers.
+TEXT ·pvF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ n+0(FP), CX
+	MOVQ hd+8(FP), R12
+	SHRQ $5, R12
+	MOVQ acc+16(FP), DI
+	MOVQ p+24(FP), DX
+	MOVQ v+32(FP), SI
+	MOVQ vstride+40(FP), R8
+	TESTQ CX, CX
+	JZ pvdone
+pvchunk:
+	VMOVUPS 0(DI), Y0
+	VMOVUPS 32(DI), Y1
+	VMOVUPS 64(DI), Y2
+	VMOVUPS 96(DI), Y3
+	MOVQ SI, R9
+	MOVQ DX, R10
+	MOVQ CX, R11
+pvpos:
+	VBROADCASTSS (R10), Y8
+	VCVTPH2PS 0(R9), Y4
+	VMULPS Y8, Y4, Y4
+	VADDPS Y4, Y0, Y0
+	VCVTPH2PS 16(R9), Y5
+	VMULPS Y8, Y5, Y5
+	VADDPS Y5, Y1, Y1
+	VCVTPH2PS 32(R9), Y6
+	VMULPS Y8, Y6, Y6
+	VADDPS Y6, Y2, Y2
+	VCVTPH2PS 48(R9), Y7
+	VMULPS Y8, Y7, Y7
+	VADDPS Y7, Y3, Y3
+	ADDQ $4, R10
+	ADDQ R8, R9
+	DECQ R11
+	JNZ pvpos
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $128, DI
+	ADDQ $64, SI
+	DECQ R12
+	JNZ pvchunk
+pvdone:
 	VZEROUPPER
 	RET

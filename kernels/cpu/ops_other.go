@@ -16,8 +16,6 @@ func expSubVec(y, x []float32, m float32) {
 	}
 }
 
-func dotF16Vec(a []uint16, x []float32) float32 { return dotU16F32(a, x) }
-
 func axpyF16Vec(acc []float32, p float32, v []uint16) {
 	tab := f16Table
 	for j := range acc {
@@ -37,5 +35,17 @@ func roundF16Vec(dst, src []float32) {
 func toF16Vec(dst []uint16, src []float32) {
 	for j, v := range src {
 		dst[j] = gguf.Float32ToHalf(v)
+	}
+}
+
+func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
+	for j := range sc {
+		sc[j] = dotU16F32(k[j*kstride:][:len(q)], q)
+	}
+}
+
+func pvF16(acc, p []float32, v []uint16, vstride int) {
+	for j, pj := range p {
+		axpyF16Vec(acc, pj, v[j*vstride:][:len(acc)])
 	}
 }

@@ -93,33 +93,52 @@ func exactFMA32(a, b, c float32) float32 {
 	return f
 }
 
-// TestVecF16 checks the F16 attention loops (assembly on amd64) bit for
-// bit against dotU16F32 and the scalar multiply-add, on lengths with and
-// without a tail.
+// TestVecF16 checks the attention loops over an F16 cache (assembly on
+// amd64) bit for bit against the plain loops: the scores of one query
+// against n keys (dotU16F32 each) and the probability-weighted sum of n
+// values (a rounded product, then the sum, position after position), for
+// head sizes with and without the assembly's multiples, and keys and
+// values spaced wider than a head.
 func TestVecF16(t *testing.T) {
 	r := newRand(t)
-	for _, n := range []int{1, 7, 8, 16, 64, 72, 128, 256, 100} {
-		a := make([]uint16, n)
-		x := make([]float32, n)
-		for i := range a {
-			a[i] = gguf.Float32ToHalf(float32(r.NormFloat64() * 4))
-			x[i] = float32(r.NormFloat64())
-		}
-		if got, want := dotF16Vec(a, x), dotU16F32(a, x); !sameFloat(got, want) {
-			t.Fatalf("n=%d: dotF16Vec %g, dotU16F32 %g", n, got, want)
-		}
-		acc := make([]float32, n)
-		want := make([]float32, n)
-		for i := range acc {
-			acc[i] = float32(r.NormFloat64())
-			want[i] = acc[i]
-		}
-		p := float32(r.Float64())
-		axpyF16Vec(acc, p, a)
-		for i := range want {
-			want[i] += p * f16Table[a[i]]
-			if !sameFloat(acc[i], want[i]) {
-				t.Fatalf("n=%d: axpy[%d] %g, want %g", n, i, acc[i], want[i])
+	for _, hd := range []int{8, 24, 32, 64, 96, 128, 256, 40, 7} {
+		for _, n := range []int{1, 3, 17} {
+			stride := hd + 8*r.IntN(3)
+			kv := make([]uint16, (n-1)*stride+hd)
+			for i := range kv {
+				kv[i] = gguf.Float32ToHalf(float32(r.NormFloat64() * 4))
+			}
+			q := make([]float32, hd)
+			for i := range q {
+				q[i] = float32(r.NormFloat64())
+			}
+			sc := make([]float32, n)
+			qkF16(sc, kv, stride, q)
+			for j := range sc {
+				if want := dotU16F32(kv[j*stride:][:hd], q); !sameFloat(sc[j], want) {
+					t.Fatalf("hd=%d n=%d: score %d = %g, dotU16F32 %g", hd, n, j, sc[j], want)
+				}
+			}
+			acc := make([]float32, hd)
+			want := make([]float32, hd)
+			for i := range acc {
+				acc[i] = float32(r.NormFloat64())
+				want[i] = acc[i]
+			}
+			p := make([]float32, n)
+			for j := range p {
+				p[j] = float32(r.Float64())
+			}
+			pvF16(acc, p, kv, stride)
+			for j, pj := range p {
+				for d := range want {
+					want[d] += pj * f16Table[kv[j*stride+d]]
+				}
+			}
+			for d := range want {
+				if !sameFloat(acc[d], want[d]) {
+					t.Fatalf("hd=%d n=%d: acc[%d] = %g, want %g", hd, n, d, acc[d], want[d])
+				}
 			}
 		}
 	}
