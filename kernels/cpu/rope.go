@@ -56,7 +56,7 @@ func ropeYarn(thetaExtrap, freqScale float32, corr [2]float32, i0 int, extFactor
 		theta = float32(thetaInterp*(1-rampMix)) + float32(thetaExtrap*rampMix)
 		mscale *= 1 + float32(0.1*logf(1/freqScale))
 	}
-	return float32(math.Cos(float64(theta))) * mscale, float32(math.Sin(float64(theta))) * mscale
+	return cosf(theta) * mscale, sinf(theta) * mscale
 }
 
 type ropeTask struct {
