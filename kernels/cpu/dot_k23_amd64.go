@@ -1,0 +1,35 @@
+package cpu
+
+import "github.com/openweights/owl/gguf"
+
+//go:generate go run gen_dot_k23_amd64.go
+
+// The assembly kernels of dot_k23_amd64.s, in the order of ggml's AVX2
+// ggml_vec_dot_q2_K_q8_K and ggml_vec_dot_q3_K_q8_K (gen_dot_k23_amd64.go),
+// with the arguments of dot_k_amd64.s's kernels and wrapped the same way
+// (superBlockKernel).
+
+//go:noescape
+func dotQ2_KAVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ2_KAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)
+
+//go:noescape
+func dotQ3_KAVX2(nb int, w, x *byte) float32
+
+//go:noescape
+func dotQ3_KAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)
+
+func init() {
+	if !hasAVX2 {
+		return
+	}
+	for t, k := range map[gguf.Type]laneKernel{
+		gguf.TypeQ2_K: superBlockKernel(sizeQ2_K, dotQ2_KAVX2, dotQ2_KAVX2x4t),
+		gguf.TypeQ3_K: superBlockKernel(sizeQ3_K, dotQ3_KAVX2, dotQ3_KAVX2x4t),
+	} {
+		registerLanes(t, k)
+		avx2Kernels[t] = k
+	}
+}
