@@ -199,20 +199,18 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		p("\tVCVTDQ2PS Y7, Y7")
 		p("\tVFMADD231PS Y7, Y6, Y%d", k)
 		if t.min && rows == 1 && side {
-			p("\tVMULSS (R11), X8, X7")
-			p("\tVADDSS X7, X10, X10")
+			p("\tVFMADD231SS (R11), X8, X10")
 		} else if t.min && rows == 1 {
-			// m_w·s_x, rounded, then added: ggml's scalar summs.
+			// summs += m_w·s_x, fused: ggml's scalar line as GCC
+			// compiles it (gnu11, -mfma contracts it).
 			p("\tVPBROADCASTW %s, X7", xaddr(2, k))
 			p("\tVCVTPH2PS X7, X7")
-			p("\tVMULSS X7, X8, X7")
-			p("\tVADDSS X7, X%d, X%d", 10+k, 10+k)
+			p("\tVFMADD231SS X7, X8, X%d", 10+k)
 		}
 	}
 	if t.min && rows > 1 {
 		// The four rows' summs side by side: lane k += m_w·s_x[k].
-		p("\tVMULPS (R11), X8, X7")
-		p("\tVADDPS X7, X10, X10")
+		p("\tVFMADD231PS (R11), X8, X10")
 	}
 	p("\tADDQ $%d, SI", t.wsize)
 	p("\tADDQ $%d, DI", t.xsize)

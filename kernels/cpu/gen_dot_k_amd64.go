@@ -146,10 +146,9 @@ func (g *gen) scalesK4() {
 // pairs (16-bit, wrapping, as VPHADDW), multiplied by the minimums and
 // added in pairs (VPMADDWD): four int32, converted. Q4_K fuses them with
 // −d_x·dmin into the row's four-float accumulator; Q5_K adds the four as
-// integers and adds −d_x·dmin times their sum, rounded, to a scalar. (That
-// is ggml's `summs += dmin * sum` taken unfused, as the Q4_1 kernels take
-// its scalar summs; a C compiler contracting it to an FMA would differ in
-// the last bit. No Q5_K golden output checks which.)
+// integers and fuses −d_x·dmin times their sum into a scalar: ggml's
+// `summs += dmin * sum` as GCC compiles it (gnu11 with -mfma contracts it to
+// an FMA, as the Q4_1 kernels' summs).
 func (g *gen) minsK4(scalar bool) {
 	g.p("\tVPBROADCASTW 2(SI), X13")
 	g.p("\tVCVTPH2PS X13, X13")
@@ -168,8 +167,7 @@ func (g *gen) minsK4(scalar bool) {
 		g.p("\tVMULSS X13, X11, X11")
 		g.p("\tVMOVUPS %d(SP), X10", 32+16*k)
 		if scalar {
-			g.p("\tVMULSS X12, X11, X11")
-			g.p("\tVSUBSS X11, X10, X10")
+			g.p("\tVFNMADD231SS X12, X11, X10")
 		} else {
 			g.p("\tVBROADCASTSS X11, X11")
 			g.p("\tVFNMADD231PS X12, X11, X10")

@@ -24,8 +24,8 @@ func hsum8(a *[8]float32) float32 {
 // refLaneDotK4 is Q4_K's kernel (five: Q5_K's). The minimums: bsums added
 // in 16-bit pairs (VPHADDW wraps), multiplied by the minimums and added in
 // pairs (VPMADDWD), four int32; Q4_K fuses them with −d_x·dmin into four
-// float lanes added (m0+m2)+(m1+m3) at the end, Q5_K adds −d_x·dmin times
-// their sum, rounded, to a scalar.
+// float lanes added (m0+m2)+(m1+m3) at the end, Q5_K fuses −d_x·dmin times
+// their sum into a scalar (FMA).
 func refLaneDotK4(n int, w, x []byte, five bool) float32 {
 	size, qs := sizeQ4_K, 16
 	if five {
@@ -51,7 +51,7 @@ func refLaneDotK4(n int, w, x []byte, five bool) float32 {
 			prod[k] = m[2*k]*int32(p0) + m[2*k+1]*int32(p1)
 		}
 		if five {
-			summs += float32(dmin * float32(prod[0]+prod[1]+prod[2]+prod[3]))
+			summs = fma32(dmin, float32(prod[0]+prod[1]+prod[2]+prod[3]), summs)
 		} else {
 			for k := range accm {
 				accm[k] = fma32(dmin, float32(prod[k]), accm[k])

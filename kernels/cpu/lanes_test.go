@@ -28,7 +28,7 @@ func refLaneDot(t gguf.Type, n int, w, x []byte) float32 {
 			acc[k] = fma32(d, float32(s), acc[k])
 		}
 		if bk.valOff == 4 { // Q8_1: the minimum times x's block sum
-			summs += u.m[b] * half(xb[2:])
+			summs = fma32(u.m[b], half(xb[2:]), summs)
 		}
 	}
 	return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7])) + summs
