@@ -59,14 +59,14 @@ func dotF32s(a, b []float32) float32 {
 	for len(a) >= 8 {
 		a8 := (*[8]float32)(a)
 		b8 := (*[8]float32)(b)
-		s0 += a8[0]*b8[0] + a8[4]*b8[4]
-		s1 += a8[1]*b8[1] + a8[5]*b8[5]
-		s2 += a8[2]*b8[2] + a8[6]*b8[6]
-		s3 += a8[3]*b8[3] + a8[7]*b8[7]
+		s0 += float32(a8[0]*b8[0]) + float32(a8[4]*b8[4])
+		s1 += float32(a8[1]*b8[1]) + float32(a8[5]*b8[5])
+		s2 += float32(a8[2]*b8[2]) + float32(a8[6]*b8[6])
+		s3 += float32(a8[3]*b8[3]) + float32(a8[7]*b8[7])
 		a, b = a[8:], b[8:]
 	}
 	for i, v := range a {
-		s0 += v * b[i]
+		s0 += float32(v * b[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }
@@ -79,14 +79,14 @@ func dotF16(n int, w, x []byte) float32 {
 	for len(a) >= 8 {
 		a8 := (*[8]uint16)(a)
 		b8 := (*[8]uint16)(b)
-		s0 += t[a8[0]]*t[b8[0]] + t[a8[4]]*t[b8[4]]
-		s1 += t[a8[1]]*t[b8[1]] + t[a8[5]]*t[b8[5]]
-		s2 += t[a8[2]]*t[b8[2]] + t[a8[6]]*t[b8[6]]
-		s3 += t[a8[3]]*t[b8[3]] + t[a8[7]]*t[b8[7]]
+		s0 += float32(t[a8[0]]*t[b8[0]]) + float32(t[a8[4]]*t[b8[4]])
+		s1 += float32(t[a8[1]]*t[b8[1]]) + float32(t[a8[5]]*t[b8[5]])
+		s2 += float32(t[a8[2]]*t[b8[2]]) + float32(t[a8[6]]*t[b8[6]])
+		s3 += float32(t[a8[3]]*t[b8[3]]) + float32(t[a8[7]]*t[b8[7]])
 		a, b = a[8:], b[8:]
 	}
 	for i, v := range a {
-		s0 += t[v] * t[b[i]]
+		s0 += float32(t[v] * t[b[i]])
 	}
 	return (s0 + s1) + (s2 + s3)
 }
@@ -99,14 +99,14 @@ func dotU16F32(a []uint16, x []float32) float32 {
 	for len(a) >= 8 {
 		a8 := (*[8]uint16)(a)
 		b8 := (*[8]float32)(x)
-		s0 += t[a8[0]]*b8[0] + t[a8[4]]*b8[4]
-		s1 += t[a8[1]]*b8[1] + t[a8[5]]*b8[5]
-		s2 += t[a8[2]]*b8[2] + t[a8[6]]*b8[6]
-		s3 += t[a8[3]]*b8[3] + t[a8[7]]*b8[7]
+		s0 += float32(t[a8[0]]*b8[0]) + float32(t[a8[4]]*b8[4])
+		s1 += float32(t[a8[1]]*b8[1]) + float32(t[a8[5]]*b8[5])
+		s2 += float32(t[a8[2]]*b8[2]) + float32(t[a8[6]]*b8[6])
+		s3 += float32(t[a8[3]]*b8[3]) + float32(t[a8[7]]*b8[7])
 		a, x = a[8:], x[8:]
 	}
 	for i, v := range a {
-		s0 += t[v] * x[i]
+		s0 += float32(t[v] * x[i])
 	}
 	return (s0 + s1) + (s2 + s3)
 }
@@ -120,14 +120,14 @@ func dotBF16(n int, w, x []byte) float32 {
 	for len(a) >= 8 {
 		a8 := (*[8]uint16)(a)
 		b8 := (*[8]uint16)(b)
-		s0 += bf16(a8[0])*bf16(b8[0]) + bf16(a8[4])*bf16(b8[4])
-		s1 += bf16(a8[1])*bf16(b8[1]) + bf16(a8[5])*bf16(b8[5])
-		s2 += bf16(a8[2])*bf16(b8[2]) + bf16(a8[6])*bf16(b8[6])
-		s3 += bf16(a8[3])*bf16(b8[3]) + bf16(a8[7])*bf16(b8[7])
+		s0 += float32(bf16(a8[0])*bf16(b8[0])) + float32(bf16(a8[4])*bf16(b8[4]))
+		s1 += float32(bf16(a8[1])*bf16(b8[1])) + float32(bf16(a8[5])*bf16(b8[5]))
+		s2 += float32(bf16(a8[2])*bf16(b8[2])) + float32(bf16(a8[6])*bf16(b8[6]))
+		s3 += float32(bf16(a8[3])*bf16(b8[3])) + float32(bf16(a8[7])*bf16(b8[7]))
 		a, b = a[8:], b[8:]
 	}
 	for i, v := range a {
-		s0 += bf16(v) * bf16(b[i])
+		s0 += float32(bf16(v) * bf16(b[i]))
 	}
 	return (s0 + s1) + (s2 + s3)
 }

@@ -100,7 +100,7 @@ func dotQ3_KQ8_K(n int, w, x []byte) float32 {
 			}
 			isum += gguf.Q3KScale(2*g, sc)*(v[0]+v[1]) + gguf.Q3KScale(2*g+1, sc)*(v[2]+v[3])
 		}
-		sum += (half(wb[108:]) * q8KScale(xb)) * float32(isum)
+		sum += float32((half(wb[108:]) * q8KScale(xb)) * float32(isum))
 	}
 	return sum
 }
@@ -197,7 +197,7 @@ func dotQ6_KQ8_K(n int, w, x []byte) float32 {
 				isum += int32(int8(sc[8*h+k])) * v
 			}
 		}
-		sum += (half(wb[208:]) * q8KScale(xb)) * float32(isum)
+		sum += float32((half(wb[208:]) * q8KScale(xb)) * float32(isum))
 	}
 	return sum
 }
@@ -216,7 +216,7 @@ func dotIQ4_XSQ8_K(n int, w, x []byte) float32 {
 		for ib := 0; ib < 8; ib++ {
 			ls := int32(wb[4+ib/2]>>(4*uint(ib%2)))&0xF | int32((sh>>(2*uint(ib)))&3)<<4
 			s := iq4Dot((*[16]byte)(wb[8+16*ib:]), (*[32]byte)(q8[32*ib:]))
-			sum += (d4d8 * float32(ls-32)) * float32(s)
+			sum += float32((d4d8 * float32(ls-32)) * float32(s))
 		}
 	}
 	return sum

@@ -44,7 +44,7 @@ func dotQ8_0Q8_0(n int, w, x []byte) float32 {
 		wb := (*[sizeQ8_0]byte)(w)
 		xb := (*[sizeQ8_0]byte)(x)
 		s := dotI8x4(le64(wb[2:]), le64(wb[10:]), le64(wb[18:]), le64(wb[26:]), (*[32]byte)(xb[2:]))
-		sum += (half(wb[:]) * half(xb[:])) * float32(s)
+		sum += float32((half(wb[:]) * half(xb[:])) * float32(s))
 		w, x = w[sizeQ8_0:], x[sizeQ8_0:]
 	}
 	return sum
@@ -80,7 +80,7 @@ func dotQ4_0Q8_0(n int, w, x []byte) float32 {
 		wb := (*[sizeQ4_0]byte)(w)
 		xb := (*[sizeQ8_0]byte)(x)
 		s := nibbleDot((*[16]byte)(wb[2:]), 0, false, (*[qk]byte)(xb[2:]), true, minus8)
-		sum += (half(wb[:]) * half(xb[:])) * float32(s)
+		sum += float32((half(wb[:]) * half(xb[:])) * float32(s))
 		w, x = w[sizeQ4_0:], x[sizeQ8_0:]
 	}
 	return sum
@@ -96,8 +96,8 @@ func dotQ4_1Q8_1(n int, w, x []byte) float32 {
 		xb := (*[sizeQ8_1]byte)(x)
 		s := nibbleDot((*[16]byte)(wb[4:]), 0, false, (*[qk]byte)(xb[4:]), false, 0)
 		// The minimum m times the block sum s of x carries the offset.
-		summs += half(wb[2:]) * half(xb[2:])
-		sum += (half(wb[:]) * half(xb[:])) * float32(s)
+		summs += float32(half(wb[2:]) * half(xb[2:]))
+		sum += float32((half(wb[:]) * half(xb[:])) * float32(s))
 		w, x = w[sizeQ4_1:], x[sizeQ8_1:]
 	}
 	return sum + summs
@@ -113,7 +113,7 @@ func dotQ5_0Q8_0(n int, w, x []byte) float32 {
 		xb := (*[sizeQ8_0]byte)(x)
 		qh := uint32(wb[2]) | uint32(wb[3])<<8 | uint32(wb[4])<<16 | uint32(wb[5])<<24
 		s := nibbleDot((*[16]byte)(wb[6:]), qh, true, (*[qk]byte)(xb[2:]), true, minus16)
-		sum += (half(wb[:]) * half(xb[:])) * float32(s)
+		sum += float32((half(wb[:]) * half(xb[:])) * float32(s))
 		w, x = w[sizeQ5_0:], x[sizeQ8_0:]
 	}
 	return sum
@@ -129,8 +129,8 @@ func dotQ5_1Q8_1(n int, w, x []byte) float32 {
 		xb := (*[sizeQ8_1]byte)(x)
 		qh := uint32(wb[4]) | uint32(wb[5])<<8 | uint32(wb[6])<<16 | uint32(wb[7])<<24
 		s := nibbleDot((*[16]byte)(wb[8:]), qh, true, (*[qk]byte)(xb[4:]), false, 0)
-		summs += half(wb[2:]) * half(xb[2:])
-		sum += (half(wb[:]) * half(xb[:])) * float32(s)
+		summs += float32(half(wb[2:]) * half(xb[2:]))
+		sum += float32((half(wb[:]) * half(xb[:])) * float32(s))
 		w, x = w[sizeQ5_1:], x[sizeQ8_1:]
 	}
 	return sum + summs
@@ -145,7 +145,7 @@ func dotIQ4_NLQ8_0(n int, w, x []byte) float32 {
 		wb := (*[sizeQ4_0]byte)(w[i*sizeQ4_0:])
 		xb := (*[sizeQ8_0]byte)(x[i*sizeQ8_0:])
 		s := iq4Dot((*[16]byte)(wb[2:]), (*[qk]byte)(xb[2:]))
-		sum += (half(xb[:]) * half(wb[:])) * float32(s)
+		sum += float32((half(xb[:]) * half(wb[:])) * float32(s))
 	}
 	return sum
 }

@@ -182,9 +182,9 @@ func dot3Q8_0(u *unpacked, cols int, p []uint64, x0, x1, x2 []byte) [3]float32 {
 		o := b * sizeQ8_0
 		i0, i1, i2 := dot32p((*[qk]int8)(u.q[b*qk:]), (*[qk]uint64)(p[b*qk:]))
 		d := u.d[b]
-		s0 += (d * half(x0[o:])) * float32(i0)
-		s1 += (d * half(x1[o:])) * float32(i1)
-		s2 += (d * half(x2[o:])) * float32(i2)
+		s0 += float32((d * half(x0[o:])) * float32(i0))
+		s1 += float32((d * half(x1[o:])) * float32(i1))
+		s2 += float32((d * half(x2[o:])) * float32(i2))
 	}
 	return [3]float32{s0, s1, s2}
 }
@@ -199,12 +199,12 @@ func dot3Q8_1(u *unpacked, cols int, p []uint64, x0, x1, x2 []byte) [3]float32 {
 		y2 := (*[4]byte)(x2[o:])
 		i0, i1, i2 := dot32p((*[qk]int8)(u.q[b*qk:]), (*[qk]uint64)(p[b*qk:]))
 		d, m := u.d[b], u.m[b]
-		m0 += m * half(y0[2:])
-		m1 += m * half(y1[2:])
-		m2 += m * half(y2[2:])
-		s0 += (d * half(y0[:])) * float32(i0)
-		s1 += (d * half(y1[:])) * float32(i1)
-		s2 += (d * half(y2[:])) * float32(i2)
+		m0 += float32(m * half(y0[2:]))
+		m1 += float32(m * half(y1[2:]))
+		m2 += float32(m * half(y2[2:]))
+		s0 += float32((d * half(y0[:])) * float32(i0))
+		s1 += float32((d * half(y1[:])) * float32(i1))
+		s2 += float32((d * half(y2[:])) * float32(i2))
 	}
 	return [3]float32{s0 + m0, s1 + m1, s2 + m2}
 }
@@ -294,9 +294,9 @@ func dot3Q6_K(u *unpacked, cols int, p []uint64, x0, x1, x2 []byte) [3]float32 {
 			is2 += sc * i2
 		}
 		d := u.d[b]
-		s0 += (d * q8KScale((*q8K)(x0[o:]))) * float32(is0)
-		s1 += (d * q8KScale((*q8K)(x1[o:]))) * float32(is1)
-		s2 += (d * q8KScale((*q8K)(x2[o:]))) * float32(is2)
+		s0 += float32((d * q8KScale((*q8K)(x0[o:]))) * float32(is0))
+		s1 += float32((d * q8KScale((*q8K)(x1[o:]))) * float32(is1))
+		s2 += float32((d * q8KScale((*q8K)(x2[o:]))) * float32(is2))
 	}
 	return [3]float32{s0, s1, s2}
 }
@@ -339,7 +339,7 @@ func dot6Q8_0(u *unpacked, cols int, p, p2 []uint64, xs *[6][]byte, out *[6]floa
 		is := unpack6(dot32p2((*[qk]int8)(u.q[b*qk:]), (*[qk]uint64)(p[b*qk:]), (*[qk]uint64)(p2[b*qk:])))
 		d := u.d[b]
 		for r := range s {
-			s[r] += (d * half(xs[r][o:])) * float32(is[r])
+			s[r] += float32((d * half(xs[r][o:])) * float32(is[r]))
 		}
 	}
 	*out = s
@@ -353,8 +353,8 @@ func dot6Q8_1(u *unpacked, cols int, p, p2 []uint64, xs *[6][]byte, out *[6]floa
 		d, m := u.d[b], u.m[b]
 		for r := range s {
 			y := (*[4]byte)(xs[r][o:])
-			ms[r] += m * half(y[2:])
-			s[r] += (d * half(y[:])) * float32(is[r])
+			ms[r] += float32(m * half(y[2:]))
+			s[r] += float32((d * half(y[:])) * float32(is[r]))
 		}
 	}
 	for r := range s {
@@ -403,7 +403,7 @@ func dot6Q6_K(u *unpacked, cols int, p, p2 []uint64, xs *[6][]byte, out *[6]floa
 		}
 		d := u.d[b]
 		for r := range s {
-			s[r] += (d * q8KScale((*q8K)(xs[r][o:]))) * float32(is[r])
+			s[r] += float32((d * q8KScale((*q8K)(xs[r][o:]))) * float32(is[r]))
 		}
 	}
 	*out = s
@@ -418,19 +418,19 @@ func dotF32s2(a, b, c []float32) (float32, float32) {
 		a8 := (*[8]float32)(a)
 		b8 := (*[8]float32)(b)
 		c8 := (*[8]float32)(c)
-		s0 += a8[0]*b8[0] + a8[4]*b8[4]
-		t0 += a8[0]*c8[0] + a8[4]*c8[4]
-		s1 += a8[1]*b8[1] + a8[5]*b8[5]
-		t1 += a8[1]*c8[1] + a8[5]*c8[5]
-		s2 += a8[2]*b8[2] + a8[6]*b8[6]
-		t2 += a8[2]*c8[2] + a8[6]*c8[6]
-		s3 += a8[3]*b8[3] + a8[7]*b8[7]
-		t3 += a8[3]*c8[3] + a8[7]*c8[7]
+		s0 += float32(a8[0]*b8[0]) + float32(a8[4]*b8[4])
+		t0 += float32(a8[0]*c8[0]) + float32(a8[4]*c8[4])
+		s1 += float32(a8[1]*b8[1]) + float32(a8[5]*b8[5])
+		t1 += float32(a8[1]*c8[1]) + float32(a8[5]*c8[5])
+		s2 += float32(a8[2]*b8[2]) + float32(a8[6]*b8[6])
+		t2 += float32(a8[2]*c8[2]) + float32(a8[6]*c8[6])
+		s3 += float32(a8[3]*b8[3]) + float32(a8[7]*b8[7])
+		t3 += float32(a8[3]*c8[3]) + float32(a8[7]*c8[7])
 		a, b, c = a[8:], b[8:], c[8:]
 	}
 	for i, v := range a {
-		s0 += v * b[i]
-		t0 += v * c[i]
+		s0 += float32(v * b[i])
+		t0 += float32(v * c[i])
 	}
 	return (s0 + s1) + (s2 + s3), (t0 + t1) + (t2 + t3)
 }

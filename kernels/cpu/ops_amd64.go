@@ -51,7 +51,7 @@ func axpyF16Vec(acc []float32, p float32, v []uint16) {
 	}
 	tab := f16Table
 	for ; i < n; i++ {
-		acc[i] += p * tab[v[i]]
+		acc[i] += float32(p * tab[v[i]])
 	}
 }
 

@@ -19,7 +19,7 @@ func expSubVec(y, x []float32, m float32) {
 func axpyF16Vec(acc []float32, p float32, v []uint16) {
 	tab := f16Table
 	for j := range acc {
-		acc[j] += p * tab[v[j]]
+		acc[j] += float32(p * tab[v[j]])
 	}
 }
 

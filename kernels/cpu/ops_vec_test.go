@@ -132,7 +132,7 @@ func TestVecF16(t *testing.T) {
 			pvF16(acc, p, kv, stride)
 			for j, pj := range p {
 				for d := range want {
-					want[d] += pj * f16Table[kv[j*stride+d]]
+					want[d] += float32(pj * f16Table[kv[j*stride+d]])
 				}
 			}
 			for d := range want {
