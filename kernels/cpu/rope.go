@@ -96,8 +96,11 @@ func (t *ropeTask) do(w, lo, hi int) {
 					a, b = i0/2, i0/2+half
 				}
 				x0, x1 := row[a], row[b]
-				row[a] = float32(x0*c) - float32(x1*s)
-				row[b] = float32(x0*s) + float32(x1*c)
+				// ggml's x0·cos − x1·sin and x0·sin + x1·cos as GCC
+				// compiles them for x86 with FMA (ggml builds as GNU C++,
+				// which contracts): the first product of each fused.
+				row[a] = fma32(x0, c, -float32(x1*s))
+				row[b] = fma32(x0, s, float32(x1*c))
 			}
 		}
 	}
