@@ -31,20 +31,28 @@ type realGolden struct {
 }
 
 // Real quantized models amplify rounding: a last-bit difference in a dot
-// product (owl sums in another order than ggml's AVX2 kernels) now and then
-// moves an activation across a Q8 or F16 rounding boundary, a jump of ~1e-3
-// relative, and these models carry it on (SmolLM2's first token reaches
-// 2e4 in layer 11). Against the AVX2 build (testdata/golden/README.md) owl
-// was measured at up to 0.37 for llama.cpp's top token (Gemma 3 chat) and
-// 0.66 over its top 10 (SmolLM2 chat); llama.cpp's own logprobs move by up
-// to ~0.5 between its flash-attention and plain paths. So the comparison is
-// of decisions with a clear margin, and of logprobs within bounds with room
-// for such jumps.
+// product now and then moves an activation across a Q8 or F16 rounding
+// boundary, a jump of ~1e-3 relative, and these models carry it on
+// (SmolLM2's first token reaches 2e4 in layer 11). SmolLM2 (Q4_1) runs
+// through kernels that sum exactly as llama.cpp's AVX2 build does
+// (testdata/golden/README.md), so its logprobs must agree to the goldens'
+// printed precision. Gemma 3's Q4_K weights are repacked by llama.cpp's x86
+// build (q4_K_8x8) and summed in another order; it was measured at up to
+// 0.30 for llama.cpp's top token and 0.60 over its top 10, while llama.cpp's
+// own logprobs move by up to ~0.5 between its flash-attention and plain
+// paths. So for Gemma the comparison is of decisions with a clear margin,
+// and of logprobs within bounds with room for such jumps.
 const (
 	realMargin       = 1.0  // logits apart: a clear decision, which must agree
 	realTopTolerance = 0.75 // |Δ logprob| of llama.cpp's top token
 	realTolerance    = 1.0  // |Δ logprob| of the rest of its top 10
+	// exactTolerance bounds every |Δ logprob| for the models owl computes
+	// exactly as llama.cpp: the goldens print about 7 significant digits.
+	exactTolerance = 1e-4
 )
+
+// exactModels are the models whose golden logprobs owl reproduces.
+var exactModels = map[string]bool{"SmolLM2-135M-Instruct.Q4_1.gguf": true}
 
 // realModels loads each real model once for the tests that use it.
 var realModels struct {
@@ -156,6 +164,9 @@ func TestRealModelsGolden(t *testing.T) {
 					if rank == 0 {
 						worstTop = max(worstTop, d)
 						tol = realTopTolerance
+					}
+					if exactModels[g.Model] {
+						tol = exactTolerance
 					}
 					if d > tol {
 						t.Errorf("position %d: logprob of llama.cpp's #%d token %d %.4f, llama.cpp %.4f", pos, rank+1, id, lp[id], ref)

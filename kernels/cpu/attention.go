@@ -142,11 +142,8 @@ func (t *attentionTask) do(w, lo, hi int) {
 			sc[j] = s
 			mx = cmax(mx, s)
 		}
-		var sum float64
 		expSubVec(sc, sc, mx)
-		for _, e := range sc {
-			sum += float64(e)
-		}
+		sum := softmaxSum(sc, start)
 		inv := float32(1 / sum)
 		clear(acc)
 		for j, e := range sc {
@@ -155,7 +152,10 @@ func (t *attentionTask) do(w, lo, hi int) {
 		if t.f16 {
 			// The probabilities, converted to F16 as ggml converts them.
 			roundF16Vec(sc, sc)
-			pvF16(acc, sc, vh[first:], t.kvDim)
+			slots := scr[2*hd+t.ctx:][:8*hd]
+			clear(slots)
+			pvF16(slots, sc, vh[first:], t.kvDim, start)
+			hsum8Rows(acc, slots)
 		} else {
 			for j, p := range sc {
 				vr := vf[first+j*t.kvDim:][:hd]
@@ -190,8 +190,66 @@ func (b *Backend) Attention(dst, q *kernels.Tensor, c *kernels.KVCache, layer in
 	*t = attentionTask{q: qs, dst: ds, k: c.K[layer].Data, v: c.V[layer].Data, f16: c.Type == gguf.TypeF16,
 		heads: p.Heads, group: p.Heads / p.KVHeads, hd: p.HeadDim, kvDim: c.KVDim, ctx: c.Ctx,
 		scale: p.Scale, softCap: p.SoftCap, window: p.Window, b: bt}
-	b.workerScratch(2*p.HeadDim + c.Ctx)
+	b.workerScratch(2*p.HeadDim + c.Ctx + 8*p.HeadDim)
 	t.scratch = b.scratch
 	b.pool.run(t, n*p.Heads, 1)
 	*t = attentionTask{}
+}
+
+// softmaxSum is ggml_vec_soft_max_f32's sum under AVX2 of the
+// exponentials e of positions start.. (masked positions before start count
+// as 0): per eight positions from position 0 a float32 sum
+// ((e0+e4)+(e2+e6))+((e1+e5)+(e3+e7)), those added in float64.
+func softmaxSum(e []float32, start int) float64 {
+	var sum float64
+	for c := start &^ 7; c < start+len(e); c += 8 {
+		var v [8]float32
+		for l := range v {
+			if j := c + l - start; j >= 0 && j < len(e) {
+				v[l] = e[j]
+			}
+		}
+		sum += float64(((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7])))
+	}
+	return sum
+}
+
+// With an F16 cache llama.cpp's KQ and KQV products run through tinyBLAS
+// (llamafile_sgemm) on x86: each output is one eight-lane accumulator, the
+// k-th term FMA'd into lane k mod 8, the lanes added at the end as
+// ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)). For KQ k runs over the head's
+// dimensions; for KQV over the cache positions from 0, so the lane of a
+// position is its number mod 8 (masked positions add 0). Following it
+// makes owl's attention match llama.cpp's bit for bit.
+
+// dot8F16 is tinyBLAS's dot of binary16 a with x.
+func dot8F16(a []uint16, x []float32) float32 {
+	var l [8]float32
+	for i, v := range x {
+		l[i%8] = fma32(f16Table[a[i]], v, l[i%8])
+	}
+	return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+}
+
+// pvF16Ref is pvF16 one element at a time.
+func pvF16Ref(slots, p []float32, v []uint16, vstride, pos0 int) {
+	hd := len(slots) / 8
+	for j, pj := range p {
+		sl := slots[(pos0+j)%8*hd:][:hd]
+		for d, h := range v[j*vstride:][:hd] {
+			sl[d] = fma32(f16Table[h], pj, sl[d])
+		}
+	}
+}
+
+// hsum8Rows sets acc[d] to the tinyBLAS lane sum of the eight slots' d.
+func hsum8Rows(acc, slots []float32) {
+	hd := len(acc)
+	for d := range acc {
+		var l [8]float32
+		for s := range l {
+			l[s] = slots[s*hd+d]
+		}
+		acc[d] = ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]))
+	}
 }

@@ -91,26 +91,6 @@ func dotF16(n int, w, x []byte) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// dotU16F32 is the dot product of binary16 values with float32 values.
-func dotU16F32(a []uint16, x []float32) float32 {
-	a = a[:len(x)]
-	t := f16Table
-	var s0, s1, s2, s3 float32
-	for len(a) >= 8 {
-		a8 := (*[8]uint16)(a)
-		b8 := (*[8]float32)(x)
-		s0 += float32(t[a8[0]]*b8[0]) + float32(t[a8[4]]*b8[4])
-		s1 += float32(t[a8[1]]*b8[1]) + float32(t[a8[5]]*b8[5])
-		s2 += float32(t[a8[2]]*b8[2]) + float32(t[a8[6]]*b8[6])
-		s3 += float32(t[a8[3]]*b8[3]) + float32(t[a8[7]]*b8[7])
-		a, x = a[8:], x[8:]
-	}
-	for i, v := range a {
-		s0 += float32(t[v] * x[i])
-	}
-	return (s0 + s1) + (s2 + s3)
-}
-
 func bf16(h uint16) float32 { return math.Float32frombits(uint32(h) << 16) }
 
 func dotBF16(n int, w, x []byte) float32 {

@@ -38,24 +38,6 @@ func expSubVec(y, x []float32, m float32) {
 }
 
 //go:noescape
-func axpyF16AVX2(n int, acc *float32, p float32, v *uint16)
-
-// axpyF16Vec sets acc[j] += p·v[j] (product rounded, then the sum).
-func axpyF16Vec(acc []float32, p float32, v []uint16) {
-	n := len(acc)
-	_ = v[:n]
-	i := 0
-	if hasAVX2 && n >= 8 {
-		i = n &^ 7
-		axpyF16AVX2(i, &acc[0], p, &v[0])
-	}
-	tab := f16Table
-	for ; i < n; i++ {
-		acc[i] += float32(p * tab[v[i]])
-	}
-}
-
-//go:noescape
 func roundF16AVX2(n int, dst, src *float32)
 
 //go:noescape
@@ -94,10 +76,10 @@ func toF16Vec(dst []uint16, src []float32) {
 func qkF16AVX2(n, hd int, sc *float32, k *uint16, kstride int, q *float32)
 
 //go:noescape
-func pvF16AVX2(n, hd int, acc, p *float32, v *uint16, vstride int)
+func pvF16AVX2(n, hd int, slots, p *float32, v *uint16, vstride, slot0 int)
 
-// qkF16 sets sc[j] = dotU16F32(k[j·kstride:][:len(q)], q): one query's
-// scores against len(sc) cached keys kstride elements apart.
+// qkF16 sets sc[j] to the dot of key j (k[j·kstride:][:len(q)]) with q
+// in tinyBLAS's order (dot8F16).
 func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
 	hd := len(q)
 	if n := len(sc); hasAVX2 && n > 0 && hd > 0 && hd%8 == 0 {
@@ -106,19 +88,19 @@ func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
 		return
 	}
 	for j := range sc {
-		sc[j] = dotU16F32(k[j*kstride:][:hd], q)
+		sc[j] = dot8F16(k[j*kstride:][:hd], q)
 	}
 }
 
-// pvF16 adds p[j]·v[j·vstride:][:len(acc)] to acc for each j in order.
-func pvF16(acc, p []float32, v []uint16, vstride int) {
-	hd := len(acc)
-	if n := len(p); hasAVX2 && n > 0 && hd > 0 && hd%32 == 0 {
+// pvF16 accumulates P·V into slots (8 rows of hd = len(slots)/8 floats)
+// in tinyBLAS's lanes: value row j (v[j·vstride:][:hd]) times p[j] is
+// FMA'd into slot (pos0+j) mod 8, pos0 being row 0's position.
+func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
+	hd := len(slots) / 8
+	if n := len(p); hasAVX2 && n > 0 && hd > 0 && hd%8 == 0 {
 		_ = v[(n-1)*vstride+hd-1]
-		pvF16AVX2(n, hd, &acc[0], &p[0], &v[0], 2*vstride)
+		pvF16AVX2(n, hd, &slots[0], &p[0], &v[0], 2*vstride, pos0%8)
 		return
 	}
-	for j, pj := range p {
-		axpyF16Vec(acc, pj, v[j*vstride:][:hd])
-	}
+	pvF16Ref(slots, p, v, vstride, pos0)
 }

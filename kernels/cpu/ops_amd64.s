@@ -120,28 +120,6 @@ expdone:
 	VZEROUPPER
 	RET
 
-// func axpyF16AVX2(n int, acc *float32, p float32, v *uint16)
-// acc[j] += p·v[j] for n a multiple of 8, product rounded, then the sum.
-TEXT ·axpyF16AVX2(SB), NOSPLIT, $0-32
-	MOVQ n+0(FP), CX
-	MOVQ acc+8(FP), DI
-	VBROADCASTSS p+16(FP), Y3
-	MOVQ v+24(FP), SI
-	SHRQ $3, CX
-	JZ axpydone
-axpyloop:
-	VCVTPH2PS (SI), Y1
-	VMULPS Y3, Y1, Y1
-	VADDPS (DI), Y1, Y1
-	VMOVUPS Y1, (DI)
-	ADDQ $16, SI
-	ADDQ $32, DI
-	DECQ CX
-	JNZ axpyloop
-axpydone:
-	VZEROUPPER
-	RET
-
 // func roundF16AVX2(n int, dst, src *float32)
 // dst = src rounded to binary16 (to nearest even) and back, n a multiple
 // of 8.
@@ -184,8 +162,9 @@ tof16done:
 	RET
 
 // func qkF16AVX2(n, hd int, sc *float32, k *uint16, kstride int, q *float32)
-// sc[j] = dotU16F32(k[j·kstride/2:][:hd], q) for j < n, hd a multiple of
-// 8: the attention scores of one query over n cached keys.
+// sc[j] = the dot of k[j·kstride/2:][:hd] (binary16) and q for j < n, hd a
+// multiple of 8, as llama.cpp's tinyBLAS sums it under AVX2: element i FMA'd
+// into lane i mod 8, the lanes then added ((l0+l4)+(l2+l6))+((l1+l5)+(l3+l7)).
 TEXT ·qkF16AVX2(SB), NOSPLIT, $0-48
 	MOVQ n+0(FP), CX
 	MOVQ hd+8(FP), BX
@@ -197,25 +176,24 @@ TEXT ·qkF16AVX2(SB), NOSPLIT, $0-48
 	TESTQ CX, CX
 	JZ qkdone
 qkpos:
-	VXORPS X0, X0, X0
+	VXORPS Y0, Y0, Y0
 	MOVQ SI, R9
 	MOVQ DI, R10
 	MOVQ BX, R11
 qkdim:
 	VCVTPH2PS (R9), Y1
-	VMULPS (R10), Y1, Y1
-	VEXTRACTF128 $1, Y1, X2
-	VADDPS X2, X1, X1
-	VADDPS X1, X0, X0
+	VFMADD231PS (R10), Y1, Y0
 	ADDQ $16, R9
 	ADDQ $32, R10
 	DECQ R11
 	JNZ qkdim
-	VMOVSHDUP X0, X1
-	VADDPS X1, X0, X1
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS X0, X1, X1
 	VMOVHLPS X1, X1, X2
-	VADDSS X2, X1, X0
-	VMOVSS X0, (DX)
+	VADDPS X2, X1, X1
+	VMOVSHDUP X1, X2
+	VADDSS X2, X1, X1
+	VMOVSS X1, (DX)
 	ADDQ $4, DX
 	ADDQ R8, SI
 	DECQ CX
@@ -224,53 +202,45 @@ qkdone:
 	VZEROUPPER
 	RET
 
-// func pvF16AVX2(n, hd int, acc, p *float32, v *uint16, vstride int)
-// acc[d] += p[j]·v[j·vstride/2 + d] for j < n in order, product rounded
-// then added, hd a multiple of 32: 32 outputs at a time in registers.
-TEXT ·pvF16AVX2(SB), NOSPLIT, $0-48
+// func pvF16AVX2(n, hd int, slots, p *float32, v *uint16, vstride, slot0 int)
+// For j < n: slot s = (slot0+j) mod 8 of slots (hd floats each) gets
+// fma(v[j·vstride/2 + d], p[j], slot[d]) for d < hd, hd a multiple of 8:
+// tinyBLAS's lanes of P·V, position mod 8.
+TEXT ·pvF16AVX2(SB), NOSPLIT, $0-56
 	MOVQ n+0(FP), CX
 	MOVQ hd+8(FP), R12
-	SHRQ $5, R12
-	MOVQ acc+16(FP), DI
+	MOVQ slots+16(FP), BX
 	MOVQ p+24(FP), DX
 	MOVQ v+32(FP), SI
 	MOVQ vstride+40(FP), R8
+	MOVQ slot0+48(FP), AX
+	MOVQ R12, R13
+	SHRQ $3, R13
+	SHLQ $2, R12
 	TESTQ CX, CX
 	JZ pvdone
-pvchunk:
-	VMOVUPS 0(DI), Y0
-	VMOVUPS 32(DI), Y1
-	VMOVUPS 64(DI), Y2
-	VMOVUPS 96(DI), Y3
-	MOVQ SI, R9
-	MOVQ DX, R10
-	MOVQ CX, R11
 pvpos:
-	VBROADCASTSS (R10), Y8
-	VCVTPH2PS 0(R9), Y4
-	VMULPS Y8, Y4, Y4
-	VADDPS Y4, Y0, Y0
-	VCVTPH2PS 16(R9), Y5
-	VMULPS Y8, Y5, Y5
-	VADDPS Y5, Y1, Y1
-	VCVTPH2PS 32(R9), Y6
-	VMULPS Y8, Y6, Y6
-	VADDPS Y6, Y2, Y2
-	VCVTPH2PS 48(R9), Y7
-	VMULPS Y8, Y7, Y7
-	VADDPS Y7, Y3, Y3
-	ADDQ $4, R10
-	ADDQ R8, R9
+	VBROADCASTSS (DX), Y8
+	MOVQ AX, R10
+	IMULQ R12, R10
+	ADDQ BX, R10
+	MOVQ SI, R9
+	MOVQ R13, R11
+pvdim:
+	VCVTPH2PS (R9), Y1
+	VMOVUPS (R10), Y2
+	VFMADD231PS Y8, Y1, Y2
+	VMOVUPS Y2, (R10)
+	ADDQ $16, R9
+	ADDQ $32, R10
 	DECQ R11
+	JNZ pvdim
+	ADDQ $4, DX
+	ADDQ R8, SI
+	INCQ AX
+	ANDQ $7, AX
+	DECQ CX
 	JNZ pvpos
-	VMOVUPS Y0, 0(DI)
-	VMOVUPS Y1, 32(DI)
-	VMOVUPS Y2, 64(DI)
-	VMOVUPS Y3, 96(DI)
-	ADDQ $128, DI
-	ADDQ $64, SI
-	DECQ R12
-	JNZ pvchunk
 pvdone:
 	VZEROUPPER
 	RET

@@ -16,13 +16,6 @@ func expSubVec(y, x []float32, m float32) {
 	}
 }
 
-func axpyF16Vec(acc []float32, p float32, v []uint16) {
-	tab := f16Table
-	for j := range acc {
-		acc[j] += float32(p * tab[v[j]])
-	}
-}
-
 // hasAVX2 is amd64's CPU check; other architectures have no assembly.
 const hasAVX2 = false
 
@@ -40,12 +33,10 @@ func toF16Vec(dst []uint16, src []float32) {
 
 func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
 	for j := range sc {
-		sc[j] = dotU16F32(k[j*kstride:][:len(q)], q)
+		sc[j] = dot8F16(k[j*kstride:][:len(q)], q)
 	}
 }
 
-func pvF16(acc, p []float32, v []uint16, vstride int) {
-	for j, pj := range p {
-		axpyF16Vec(acc, pj, v[j*vstride:][:len(acc)])
-	}
+func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
+	pvF16Ref(slots, p, v, vstride, pos0)
 }

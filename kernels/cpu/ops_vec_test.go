@@ -94,11 +94,11 @@ func exactFMA32(a, b, c float32) float32 {
 }
 
 // TestVecF16 checks the attention loops over an F16 cache (assembly on
-// amd64) bit for bit against the plain loops: the scores of one query
-// against n keys (dotU16F32 each) and the probability-weighted sum of n
-// values (a rounded product, then the sum, position after position), for
-// head sizes with and without the assembly's multiples, and keys and
-// values spaced wider than a head.
+// amd64) bit for bit against their one-element references in tinyBLAS's
+// order: the scores of one query against n keys, and P·V into the eight
+// position-mod-8 slots from a starting position, for head sizes with and
+// without the assembly's multiples and keys spaced wider than a head. The
+// reference dot is checked against an exact float64 sum.
 func TestVecF16(t *testing.T) {
 	r := newRand(t)
 	for _, hd := range []int{8, 24, 32, 64, 96, 128, 256, 40, 7} {
@@ -115,29 +115,36 @@ func TestVecF16(t *testing.T) {
 			sc := make([]float32, n)
 			qkF16(sc, kv, stride, q)
 			for j := range sc {
-				if want := dotU16F32(kv[j*stride:][:hd], q); !sameFloat(sc[j], want) {
-					t.Fatalf("hd=%d n=%d: score %d = %g, dotU16F32 %g", hd, n, j, sc[j], want)
+				key := kv[j*stride:][:hd]
+				want := dot8F16(key, q)
+				if !sameFloat(sc[j], want) {
+					t.Fatalf("hd=%d n=%d: score %d = %g, reference %g", hd, n, j, sc[j], want)
 				}
-			}
-			acc := make([]float32, hd)
-			want := make([]float32, hd)
-			for i := range acc {
-				acc[i] = float32(r.NormFloat64())
-				want[i] = acc[i]
+				var exact, mag float64
+				for d, h := range key {
+					exact += float64(f16Table[h]) * float64(q[d])
+					mag += math.Abs(float64(f16Table[h]) * float64(q[d]))
+				}
+				if math.Abs(float64(want)-exact) > 1e-6*mag {
+					t.Fatalf("hd=%d: reference %g, exact %g", hd, want, exact)
+				}
 			}
 			p := make([]float32, n)
 			for j := range p {
 				p[j] = float32(r.Float64())
 			}
-			pvF16(acc, p, kv, stride)
-			for j, pj := range p {
-				for d := range want {
-					want[d] += float32(pj * f16Table[kv[j*stride+d]])
-				}
+			pos0 := r.IntN(20)
+			got := make([]float32, 8*hd)
+			want := make([]float32, 8*hd)
+			for i := range got {
+				got[i] = float32(r.NormFloat64())
+				want[i] = got[i]
 			}
-			for d := range want {
-				if !sameFloat(acc[d], want[d]) {
-					t.Fatalf("hd=%d n=%d: acc[%d] = %g, want %g", hd, n, d, acc[d], want[d])
+			pvF16(got, p, kv, stride, pos0)
+			pvF16Ref(want, p, kv, stride, pos0)
+			for i := range want {
+				if !sameFloat(got[i], want[i]) {
+					t.Fatalf("hd=%d n=%d pos0=%d: slot %d[%d] = %g, want %g", hd, n, pos0, i/hd, i%hd, got[i], want[i])
 				}
 			}
 		}
