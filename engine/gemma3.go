@@ -19,7 +19,7 @@ type gemma3 struct {
 	decoder
 	layers   []gemma3Layer
 	embScale float32 // sqrt(embedding size)
-	qScale   float32 // queries are scaled, not the scores
+	qScale   float32 // the scores' scale
 }
 
 type gemma3Layer struct {
@@ -76,7 +76,9 @@ func loadGemma3(f *gguf.File, be kernels.Backend) (Model, error) {
 			ly.rope = ropeFor(hp, hp.RopeBaseSWA, 1)
 			ly.window.Window = hp.Window
 		}
-		ly.window.Scale = 1
+		// llama.cpp scales the scores (soft_max_ext), not the queries:
+		// the same up to binary16 rounding of small query values.
+		ly.window.Scale = m.qScale
 		m.layers = append(m.layers, ly)
 	}
 	if w.err != nil {
@@ -97,7 +99,7 @@ func (m *gemma3) forward(b *kernels.Batch, cache *kernels.KVCache) *pass {
 		// Attention, normed on the way in and out:
 		// x += norm(wo · attend(rope(norm(wq·h)), rope(norm(wk·h)), wv·h)).
 		be.RMSNorm(p.h, p.x, ly.attnNorm, hp.NormEps)
-		p.attention(l, &ly.attn, ly.rope, ly.window, m.qScale)
+		p.attention(l, &ly.attn, ly.rope, ly.window, 0)
 		be.RMSNorm(p.h, p.h, ly.postAttnNorm, hp.NormEps)
 		be.Add(p.x, p.x, p.h)
 
