@@ -29,7 +29,6 @@ type Backend struct {
 	unp     []*batchScratch // per-worker unpacked rows of w (batched MatMul)
 	xp      []uint64        // activations packed for batched MatMul
 	zero    []byte          // zeros standing for missing activation rows
-	laneOut []laneOut       // per-worker results of lane kernels
 	side    []float32       // activations' block scales for lane kernels
 
 	// One preallocated task per operation.

@@ -114,55 +114,64 @@ var (
 type (
 	asmDot  func(nb int, w, x *byte) float32
 	asmDotS func(nb int, w, x *byte, side *float32) float32
-	asmDot4 func(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
+	asmTile func(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
+	// asmTileK is asmTile for the kernels that read no side floats.
+	asmTileK func(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)
 )
 
-// blockKernel wraps an assembly pair as a laneKernel, checking the slice
-// bounds the assembly cannot.
-func blockKernel(wsize, xsize int, one asmDot, oneS asmDotS, four asmDot4) laneKernel {
-	return laneKernel{
+// noSide adapts a kernel without side floats to asmTile.
+func noSide(t asmTileK) asmTile {
+	return func(nb int, w *byte, wrb, rows int, x *byte, xrb int, _, dst *float32, dstride int) {
+		t(nb, w, wrb, rows, x, xrb, dst, dstride)
+	}
+}
+
+// asmKernel wraps a type's assembly kernels as a laneKernel, checking the
+// slice bounds the assembly cannot: blocks of block values, wsize bytes in
+// w and xsize in x. oneS, the one-row kernel reading side floats, is nil
+// for the kernels that read none.
+func asmKernel(block, wsize, xsize int, one asmDot, oneS asmDotS, tile asmTile) laneKernel {
+	side := oneS != nil
+	sideLen := func(nb int) int { return laneSideLen(nb, xsize == sizeQ8_1) }
+	k := laneKernel{
 		dot: func(n int, w, x []byte) float32 {
-			nb := n / qk
+			nb := n / block
 			if nb == 0 {
 				return 0
 			}
 			_, _ = w[nb*wsize-1], x[nb*xsize-1]
 			return one(nb, &w[0], &x[0])
 		},
-		dot4: func(n int, w, x []byte, xrb int, side []float32, out *[4]float32) {
-			nb := n / qk
-			if nb == 0 {
-				*out = [4]float32{}
-				return
-			}
-			if xrb < nb*xsize {
-				panic("cpu: dot4: x rows overlap")
-			}
-			_, _, _ = w[nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
-			four(nb, &w[0], 0, 1, &x[0], xrb, &side[0], &out[0], 4)
-		},
-		tile4: func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int) {
-			nb := n / qk
+		tile4: func(n int, w []byte, wrb, rows int, x []byte, xrb int, sf, dst []float32, dstride int) {
+			nb := n / block
 			if rows <= 0 {
 				return
 			}
 			if nb == 0 || xrb < nb*xsize || wrb < nb*wsize || dstride < rows {
 				panic("cpu: tile4: empty or overlapping rows")
 			}
-			_, _, _ = w[(rows-1)*wrb+nb*wsize-1], x[3*xrb+nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-1]
+			_, _ = w[(rows-1)*wrb+nb*wsize-1], x[3*xrb+nb*xsize-1]
 			_ = dst[3*dstride+rows-1]
-			four(nb, &w[0], wrb, rows, &x[0], xrb, &side[0], &dst[0], 4*dstride)
+			var sp *float32
+			if side {
+				_ = sf[sideLen(nb)-1]
+				sp = &sf[0]
+			}
+			tile(nb, &w[0], wrb, rows, &x[0], xrb, sp, &dst[0], 4*dstride)
 		},
-		dotSide: func(n int, w, x []byte, side []float32) float32 {
-			nb := n / qk
+		side: side,
+	}
+	if side {
+		k.dotSide = func(n int, w, x []byte, sf []float32) float32 {
+			nb := n / block
 			if nb == 0 {
 				return 0
 			}
-			_, _, _ = w[nb*wsize-1], x[nb*xsize-1], side[laneSideLen(nb, xsize == sizeQ8_1)-4]
-			return oneS(nb, &w[0], &x[0], &side[0])
-		},
-		side: true,
+			_, _, _ = w[nb*wsize-1], x[nb*xsize-1], sf[sideLen(nb)-4]
+			return oneS(nb, &w[0], &x[0], &sf[0])
+		}
 	}
+	return k
 }
 
 func init() {
@@ -174,7 +183,7 @@ func init() {
 		wsize, xsize int
 		one          [2]asmDot
 		oneS         [2]asmDotS
-		four         [2]asmDot4
+		four         [2]asmTile
 	}
 	isa := 0
 	if hasVNNI {
@@ -182,17 +191,17 @@ func init() {
 	}
 	for _, k := range []kernels{
 		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDotS{dotQ8_0AVX2s, dotQ8_0VNNIs},
-			[2]asmDot4{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}},
+			[2]asmTile{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}},
 		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDotS{dotQ4_0AVX2s, dotQ4_0VNNIs},
-			[2]asmDot4{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}},
+			[2]asmTile{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}},
 		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDotS{dotQ4_1AVX2s, dotQ4_1VNNIs},
-			[2]asmDot4{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}},
+			[2]asmTile{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}},
 		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDotS{dotQ5_0AVX2s, dotQ5_0VNNIs},
-			[2]asmDot4{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}},
+			[2]asmTile{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}},
 		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDotS{dotQ5_1AVX2s, dotQ5_1VNNIs},
-			[2]asmDot4{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}},
+			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}},
 	} {
-		registerLanes(k.t, blockKernel(k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa]))
-		avx2Kernels[k.t] = blockKernel(k.wsize, k.xsize, k.one[0], k.oneS[0], k.four[0])
+		registerLanes(k.t, asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa]))
+		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.oneS[0], k.four[0])
 	}
 }

@@ -2,12 +2,12 @@ package cpu
 
 import "github.com/openweights/owl/gguf"
 
-//go:generate go run gen_dot_k23_amd64.go
+//go:generate go run gen_dot_k23_amd64.go gen_kasm_amd64.go
 
 // The assembly kernels of dot_k23_amd64.s, in the order of ggml's AVX2
 // ggml_vec_dot_q2_K_q8_K and ggml_vec_dot_q3_K_q8_K (gen_dot_k23_amd64.go),
 // with the arguments of dot_k_amd64.s's kernels and wrapped the same way
-// (superBlockKernel).
+// (asmKernel).
 
 //go:noescape
 func dotQ2_KAVX2(nb int, w, x *byte) float32
@@ -26,8 +26,8 @@ func init() {
 		return
 	}
 	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeQ2_K: superBlockKernel(sizeQ2_K, dotQ2_KAVX2, dotQ2_KAVX2x4t),
-		gguf.TypeQ3_K: superBlockKernel(sizeQ3_K, dotQ3_KAVX2, dotQ3_KAVX2x4t),
+		gguf.TypeQ2_K: asmKernel(qkK, sizeQ2_K, sizeQ8_K, dotQ2_KAVX2, nil, noSide(dotQ2_KAVX2x4t)),
+		gguf.TypeQ3_K: asmKernel(qkK, sizeQ3_K, sizeQ8_K, dotQ3_KAVX2, nil, noSide(dotQ3_KAVX2x4t)),
 	} {
 		registerLanes(t, k)
 		avx2Kernels[t] = k

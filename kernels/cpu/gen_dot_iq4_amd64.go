@@ -49,26 +49,6 @@ import (
 	"os"
 )
 
-type gen struct {
-	w    bytes.Buffer
-	rows int
-}
-
-func (g *gen) p(format string, a ...any) { fmt.Fprintf(&g.w, format+"\n", a...) }
-
-// x is the address of byte off of row k's current activation block.
-func x(off, k int) string {
-	switch k {
-	case 0:
-		return fmt.Sprintf("%d(DI)", off)
-	case 1:
-		return fmt.Sprintf("%d(DI)(R8*1)", off)
-	case 2:
-		return fmt.Sprintf("%d(DI)(R8*2)", off)
-	}
-	return fmt.Sprintf("%d(DI)(R9*1)", off)
-}
-
 const (
 	nlSize  = 18  // IQ4_NL: d f16, qs[16]
 	q80Size = 34  // Q8_0: d f16, qs[32]

@@ -36,31 +36,6 @@ import (
 	"os"
 )
 
-type gen struct {
-	w    bytes.Buffer
-	rows int
-}
-
-func (g *gen) p(format string, a ...any) { fmt.Fprintf(&g.w, format+"\n", a...) }
-
-// x is the address of byte off of row k's current Q8_K block.
-func x(off, k int) string {
-	switch k {
-	case 0:
-		return fmt.Sprintf("%d(DI)", off)
-	case 1:
-		return fmt.Sprintf("%d(DI)(R8*1)", off)
-	case 2:
-		return fmt.Sprintf("%d(DI)(R8*2)", off)
-	}
-	return fmt.Sprintf("%d(DI)(R9*1)", off)
-}
-
-const (
-	q8Bsums = 4 + 256 // Q8_K: d f32, qs[256], bsums[16] int16
-	q8Size  = 292
-)
-
 // header starts a kernel: for one row, dot<name>AVX2; for four, the tile
 // kernel dot<name>AVX2x4t, rows rows of w (wrb bytes apart) each against
 // the four rows of x, result k of row r to dst[k·dstride + r] (dstride in
@@ -176,19 +151,6 @@ func (g *gen) minsK4(scalar bool) {
 	}
 }
 
-// fmaD fuses each row's converted lane sums times d_w·d_x (d_w the fp16 at
-// off(SI)) into its float lanes.
-func (g *gen) fmaD(off int) {
-	g.p("\tVPBROADCASTW %d(SI), X8", off)
-	g.p("\tVCVTPH2PS X8, Y8")
-	for k := 0; k < g.rows; k++ {
-		g.p("\tVBROADCASTSS %s, Y9", x(0, k))
-		g.p("\tVMULPS Y8, Y9, Y9")
-		g.p("\tVCVTDQ2PS Y%d, Y%d", 4+k, 4+k)
-		g.p("\tVFMADD231PS Y%d, Y9, Y%d", 4+k, k)
-	}
-}
-
 // finish adds each row's lanes as hsum_float_8 and, with mins, the row's
 // minimum accumulator (four floats added as ggml adds acc_m, or a scalar).
 func (g *gen) finish(mins, scalar bool) {
@@ -231,12 +193,6 @@ func (g *gen) finish(mins, scalar bool) {
 	g.p("\tVZEROUPPER")
 	g.p("\tRET")
 	g.p("")
-}
-
-func (g *gen) zeroSums() {
-	for k := 0; k < g.rows; k++ {
-		g.p("\tVPXOR Y%d, Y%d, Y%d", 4+k, 4+k, 4+k)
-	}
 }
 
 // q4K: Q4_K (d, dmin, scales[12], qs[128]) and, with five, Q5_K (d, dmin,

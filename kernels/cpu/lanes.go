@@ -21,18 +21,16 @@ import "github.com/openweights/owl/gguf"
 type laneKernel struct {
 	// dot returns the dot product of n elements of one row of w and x.
 	dot func(n int, w, x []byte) float32
-	// dot4 sets out[k] to dot(n, w, x[k*xrb:]) for k < 4: one row of w
-	// with four rows of x xrb bytes apart, the row of w read once. side
-	// holds the four rows' block scales as floats (laneSide).
-	dot4 func(n int, w, x []byte, xrb int, side []float32, out *[4]float32)
-	// tile4, when set, is dot4 for rows rows of w (wrb bytes apart) in one
-	// call, result k of row r to dst[k·dstride + r]; MatMul's tiles use it.
+	// tile4 computes rows rows of w (wrb bytes apart) against four rows
+	// of x (xrb bytes apart) in one call, result k of row r to
+	// dst[k·dstride + r]; side holds the four x rows' block scales as
+	// floats (laneSide) when the kernel reads them.
 	tile4 func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int)
 	// dotSide is dot with x's block scales from side (lane 0 of the
 	// groups of four floats side starts at), for the rows of x after the
 	// whole groups of four; nil when side is false.
 	dotSide func(n int, w, x []byte, side []float32) float32
-	// side says whether dot4 and dotSide read side; the Q8_K kernels, whose
+	// side says whether tile4 and dotSide read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
 }
@@ -104,12 +102,4 @@ func laneKernelFor(t gguf.Type) (laneKernel, bool) {
 	}
 	k, ok := laneKernels[t]
 	return k, ok
-}
-
-// laneOut is one worker's dot4 results, padded to its own cache lines:
-// workers writing neighbouring results would otherwise pass one line back
-// and forth on every call.
-type laneOut struct {
-	v [4]float32
-	_ [112]byte
 }

@@ -240,7 +240,7 @@ func TestRefDotIQ4Order(t *testing.T) {
 	}
 }
 
-// TestLaneKernelsIQ4 checks the IQ4 lane kernels (dot, dot4, tile4) bit
+// TestLaneKernelsIQ4 checks the IQ4 lane kernels (dot, tile4 with one row and more) bit
 // for bit against the references, with the kernels in use and the AVX2 ones.
 func TestLaneKernelsIQ4(t *testing.T) {
 	r := newRand(t)
@@ -282,7 +282,7 @@ func TestLaneKernelsIQ4(t *testing.T) {
 						}
 					}
 					var out [4]float32
-					k.dot4(n, w, xs, xrb, nil, &out)
+					dot4(k, n, w, xs, xrb, nil, &out)
 					for i := 0; i < 4; i++ {
 						xi := xs[i*xrb:]
 						want := refDotIQ4(typ, n, w, xi)
@@ -322,7 +322,7 @@ func BenchmarkLaneDotIQ4(b *testing.B) {
 		b.Run(typ.String()+"/dot4", func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
-				k.dot4(n, w, xs, xrb, nil, &out)
+				dot4(k, n, w, xs, xrb, nil, &out)
 			}
 		})
 	}

@@ -203,7 +203,7 @@ func fixBsums(x []byte, n int) {
 	}
 }
 
-// TestLaneKernelsK23 checks the Q2_K and Q3_K lane kernels (dot, dot4,
+// TestLaneKernelsK23 checks the Q2_K and Q3_K lane kernels (dot, tile4 with one row and more,
 // tile4) bit for bit against the references, with the kernels in use and
 // the AVX2 ones.
 func TestLaneKernelsK23(t *testing.T) {
@@ -242,7 +242,7 @@ func TestLaneKernelsK23(t *testing.T) {
 						}
 					}
 					var out [4]float32
-					k.dot4(n, w, xs, xrb, nil, &out)
+					dot4(k, n, w, xs, xrb, nil, &out)
 					for i := 0; i < 4; i++ {
 						xi := xs[i*xrb:]
 						want := refLaneDotK23(typ, n, w, xi)
@@ -282,7 +282,7 @@ func BenchmarkLaneDotK23(b *testing.B) {
 		b.Run(typ.String()+"/dot4", func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
-				k.dot4(n, w, xs, xrb, nil, &out)
+				dot4(k, n, w, xs, xrb, nil, &out)
 			}
 		})
 	}

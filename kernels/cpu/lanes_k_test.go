@@ -206,7 +206,7 @@ func randKRows(r *rand.Rand, typ gguf.Type, n, kind, rows, xrb int) (w, x []byte
 	return w, x
 }
 
-// TestLaneKernelsK checks the K-quant lane kernels (dot, dot4, tile4) bit
+// TestLaneKernelsK checks the K-quant lane kernels (dot, tile4 with one row and more) bit
 // for bit against the references, with the kernels in use and the AVX2 ones.
 func TestLaneKernelsK(t *testing.T) {
 	r := newRand(t)
@@ -246,7 +246,7 @@ func TestLaneKernelsK(t *testing.T) {
 						}
 					}
 					var out [4]float32
-					k.dot4(n, w, xs, xrb, nil, &out)
+					dot4(k, n, w, xs, xrb, nil, &out)
 					for i := 0; i < 4; i++ {
 						xi := xs[i*xrb:]
 						want := refLaneDotK(typ, n, w, xi)
@@ -286,7 +286,7 @@ func BenchmarkLaneDotK(b *testing.B) {
 		b.Run(typ.String()+"/dot4", func(b *testing.B) {
 			var out [4]float32
 			for b.Loop() {
-				k.dot4(n, w, xs, xrb, nil, &out)
+				dot4(k, n, w, xs, xrb, nil, &out)
 			}
 		})
 	}

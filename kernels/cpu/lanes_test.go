@@ -87,7 +87,7 @@ func TestLaneKernels(t *testing.T) {
 						}
 					}
 					var out [4]float32
-					k.dot4(n, wrow, xs, xrb, side, &out)
+					dot4(k, n, wrow, xs, xrb, side, &out)
 					for i := 0; i < 4; i++ {
 						xi := xs[i*xrb : (i+1)*xrb]
 						want := refLaneDot(typ, n, wrow, xi)
@@ -146,4 +146,9 @@ func forKernelSets(t *testing.T, f func(t *testing.T)) {
 		defer useLanes(true)
 		f(t)
 	})
+}
+
+// dot4 is one row of w against four rows of x through k.tile4.
+func dot4(k laneKernel, n int, w, x []byte, xrb int, side []float32, out *[4]float32) {
+	k.tile4(n, w, len(w), 1, x, xrb, side, out[:], 1)
 }

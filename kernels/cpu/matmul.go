@@ -68,8 +68,7 @@ type matmulTask struct {
 	bk      *batchKernel // batched form of dot, or nil
 	lk      laneKernel   // lane kernels (lanes.go), when lanes is set
 	lanes   bool
-	lout    []laneOut // per-worker dot4 results
-	side    []float32 // x's block scales for lk.dot4, per group of four rows
+	side    []float32 // x's block scales for lk.tile4, per group of four rows
 	sideLen int
 	unp     []*batchScratch // per-worker unpacked rows of w for bk
 	xp      []uint64        // x packed for bk, three rows per cols values
@@ -83,7 +82,7 @@ func (m *matmulTask) do(w, lo, hi int) {
 		r1 := min(r0+m.wTile, m.rows)
 		i1 := min(i0+m.xTile, m.n)
 		if m.lanes {
-			m.laneTile(&m.lout[w].v, r0, r1, i0, i1)
+			m.laneTile(r0, r1, i0, i1)
 			continue
 		}
 		if m.bk != nil && i1-i0 >= 2 {
@@ -121,26 +120,14 @@ func (m *matmulTask) do(w, lo, hi int) {
 // four w rows against one x row was 1.5× faster with w in L2 but slower
 // on a model: four interleaved streams from memory prefetch worse than
 // one.)
-func (m *matmulTask) laneTile(out *[4]float32, r0, r1, i0, i1 int) {
+func (m *matmulTask) laneTile(r0, r1, i0, i1 int) {
 	i := i0
 	for ; i+4 <= i1; i += 4 {
-		x := m.x[i*m.xrb : (i+4)*m.xrb]
 		var side []float32
 		if m.lk.side {
 			side = m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
 		}
-		d0 := m.dst[i*m.rows : (i+1)*m.rows]
-		d1 := m.dst[(i+1)*m.rows : (i+2)*m.rows]
-		d2 := m.dst[(i+2)*m.rows : (i+3)*m.rows]
-		d3 := m.dst[(i+3)*m.rows : (i+4)*m.rows]
-		if m.lk.tile4 != nil {
-			m.lk.tile4(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, m.xrb, side, m.dst[i*m.rows+r0:], m.rows)
-			continue
-		}
-		for r := r0; r < r1; r++ {
-			m.lk.dot4(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x, m.xrb, side, out)
-			d0[r], d1[r], d2[r], d3[r] = out[0], out[1], out[2], out[3]
-		}
+		m.lk.tile4(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, m.x[i*m.xrb:(i+4)*m.xrb], m.xrb, side, m.dst[i*m.rows+r0:], m.rows)
 	}
 	for ; i < i1; i++ {
 		x := m.x[i*m.xrb : (i+1)*m.xrb]
@@ -286,10 +273,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		b.conv = convTask{src: xs, cols: cols, dst: m.x, rb: m.xrb, from: tr.FromFloat}
 		lk, lanes := laneKernelFor(w.Type)
 		if lanes {
-			if len(b.laneOut) < b.threads {
-				b.laneOut = make([]laneOut, b.threads)
-			}
-			m.lk, m.lanes, m.lout = lk, true, b.laneOut
+			m.lk, m.lanes = lk, true
 			q81 := tr.VecDotType == gguf.TypeQ8_1
 			m.sideLen = laneSideLen(cols/qk, q81)
 			groups := (n + 3) / 4
