@@ -65,24 +65,22 @@ func TestLaneKernels(t *testing.T) {
 						tr.FromFloat(xs[i*xrb:], randRow(r, n, kind+i))
 						laneSide(side, i, xs[i*xrb:], n/qk, q81)
 					}
-					if k.tile4 != nil {
-						// A tile: the row of w and up to four more, wrb apart.
-						rows := 1 + r.IntN(5)
-						wrb := len(wrow) + 2*r.IntN(3)
-						ws := make([]byte, (rows-1)*wrb+len(wrow))
-						copy(ws, wrow)
-						for j := 1; j < rows; j++ {
-							randBlocks(r, typ, ws[j*wrb:j*wrb+len(wrow)])
-						}
-						dstride := rows + r.IntN(3)
-						dst := make([]float32, 3*dstride+rows)
-						k.tile4(n, ws, wrb, rows, xs, xrb, side, dst, dstride)
-						for j := 0; j < rows; j++ {
-							for i := 0; i < 4; i++ {
-								want := refLaneDot(typ, n, ws[j*wrb:j*wrb+len(wrow)], xs[i*xrb:(i+1)*xrb])
-								if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-									t.Fatalf("%s %v n=%d kind=%d: tile4 w row %d x row %d: %v, reference %v", name, typ, n, kind, j, i, got, want)
-								}
+					// A tile: the row of w and up to four more, wrb apart.
+					rows := 1 + r.IntN(5)
+					wrb := len(wrow) + 2*r.IntN(3)
+					ws := make([]byte, (rows-1)*wrb+len(wrow))
+					copy(ws, wrow)
+					for j := 1; j < rows; j++ {
+						randBlocks(r, typ, ws[j*wrb:j*wrb+len(wrow)])
+					}
+					dstride := rows + r.IntN(3)
+					dst := make([]float32, 3*dstride+rows)
+					k.tile4(n, ws, wrb, rows, xs, xrb, side, dst, dstride)
+					for j := 0; j < rows; j++ {
+						for i := 0; i < 4; i++ {
+							want := refLaneDot(typ, n, ws[j*wrb:j*wrb+len(wrow)], xs[i*xrb:(i+1)*xrb])
+							if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s %v n=%d kind=%d: tile4 w row %d x row %d: %v, reference %v", name, typ, n, kind, j, i, got, want)
 							}
 						}
 					}

@@ -66,9 +66,8 @@ type matmulTask struct {
 	xTile   int
 	tilesX  int
 	bk      *batchKernel // batched form of dot, or nil
-	lk      laneKernel   // lane kernels (lanes.go), when lanes is set
-	lanes   bool
-	side    []float32 // x's block scales for lk.tile4, per group of four rows
+	lk      laneKernel   // lane kernels (lanes.go), when the type has them (lk.dot set)
+	side    []float32    // x's block scales for lk.tile4, per group of four rows
 	sideLen int
 	unp     []*batchScratch // per-worker unpacked rows of w for bk
 	xp      []uint64        // x packed for bk, three rows per cols values
@@ -81,7 +80,7 @@ func (m *matmulTask) do(w, lo, hi int) {
 		i0 := k % m.tilesX * m.xTile
 		r1 := min(r0+m.wTile, m.rows)
 		i1 := min(i0+m.xTile, m.n)
-		if m.lanes {
+		if m.lk.dot != nil {
 			m.laneTile(r0, r1, i0, i1)
 			continue
 		}
@@ -273,7 +272,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		b.conv = convTask{src: xs, cols: cols, dst: m.x, rb: m.xrb, from: tr.FromFloat}
 		lk, lanes := laneKernelFor(w.Type)
 		if lanes {
-			m.lk, m.lanes = lk, true
+			m.lk = lk
 			q81 := tr.VecDotType == gguf.TypeQ8_1
 			m.sideLen = laneSideLen(cols/qk, q81)
 			groups := (n + 3) / 4
@@ -315,7 +314,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		if m.bk != nil {
 			m.xTile = min(n, 63) // whole packed groups of three
 		}
-		if m.lanes {
+		if m.lk.dot != nil {
 			m.xTile = min(n, 32) // whole groups of four, in L1/L2 with a row of w
 		}
 		m.tilesX = (n + m.xTile - 1) / m.xTile
