@@ -51,9 +51,12 @@ conformance:
 models:
 	./testdata/fetch-models.sh
 
-# Until the server lands (issue 5), show the default model.
+# Serves the default model, fetched first if absent; owl serve prints the
+# OpenAI base URL once the model is loaded.
+ADDR ?= 127.0.0.1:8080
 run: build
-	./$(BIN) show $(MODEL)
+	@test -f $(MODEL) || ./testdata/fetch-models.sh
+	./$(BIN) serve -m $(MODEL) --addr $(ADDR)
 
 clean:
 	rm -rf bin
