@@ -30,6 +30,8 @@ type Backend struct {
 	xp      []uint64        // activations packed for batched MatMul
 	zero    []byte          // zeros standing for missing activation rows
 	side    []float32       // activations' block scales for lane kernels
+	xi      []byte          // activations interleaved for eight-row tiles
+	side8   []float32       // and their block scales
 
 	// One preallocated task per operation.
 	conv  convTask

@@ -73,6 +73,21 @@ func dotQ5_1VNNI(nb int, w, x *byte) float32
 func dotQ5_1VNNIx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 
 //go:noescape
+func dotQ8_0VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
+func dotQ4_0VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
+func dotQ4_1VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
+func dotQ5_0VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
+func dotQ5_1VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
 func dotQ8_0AVX2s(nb int, w, x *byte, side *float32) float32
 
 //go:noescape
@@ -109,12 +124,16 @@ func dotQ5_1VNNIs(nb int, w, x *byte, side *float32) float32
 var (
 	hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 	hasVNNI = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
+	// hasTile8: the eight-row tiles also use AVX512BW's byte and word forms.
+	hasTile8 = hasVNNI && cpu.X86.HasAVX512BW
 )
 
 type (
 	asmDot  func(nb int, w, x *byte) float32
 	asmDotS func(nb int, w, x *byte, side *float32) float32
 	asmTile func(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
+	// asmTile8 is a tile of rows of w against eight rows of x interleaved.
+	asmTile8 func(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
 	// asmTileK is asmTile for the kernels that read no side floats.
 	asmTileK func(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)
 )
@@ -174,6 +193,23 @@ func asmKernel(block, wsize, xsize int, one asmDot, oneS asmDotS, tile asmTile) 
 	return k
 }
 
+// asmKernel8 wraps an eight-row tile kernel for blocks of qk values, wsize
+// bytes in w, checking the bounds the assembly cannot.
+func asmKernel8(wsize int, q81 bool, tile asmTile8) func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int) {
+	return func(n int, w []byte, wrb, rows int, xi []byte, sf, dst []float32, dstride int) {
+		nb := n / qk
+		if rows <= 0 {
+			return
+		}
+		if nb == 0 || wrb < nb*wsize || dstride < rows {
+			panic("cpu: tile8: empty or overlapping rows")
+		}
+		_, _ = w[(rows-1)*wrb+nb*wsize-1], xi[laneXiLen(nb, q81)-1]
+		_, _ = sf[laneSide8Len(nb, q81)-1], dst[7*dstride+rows-1]
+		tile(nb, &w[0], wrb, rows, &xi[0], &sf[0], &dst[0], 4*dstride)
+	}
+}
+
 func init() {
 	if !hasAVX2 {
 		return
@@ -184,6 +220,7 @@ func init() {
 		one          [2]asmDot
 		oneS         [2]asmDotS
 		four         [2]asmTile
+		eight        asmTile8
 	}
 	isa := 0
 	if hasVNNI {
@@ -191,17 +228,21 @@ func init() {
 	}
 	for _, k := range []kernels{
 		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmDotS{dotQ8_0AVX2s, dotQ8_0VNNIs},
-			[2]asmTile{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}},
+			[2]asmTile{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}, dotQ8_0VNNIx8z},
 		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmDotS{dotQ4_0AVX2s, dotQ4_0VNNIs},
-			[2]asmTile{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}},
+			[2]asmTile{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}, dotQ4_0VNNIx8z},
 		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmDotS{dotQ4_1AVX2s, dotQ4_1VNNIs},
-			[2]asmTile{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}},
+			[2]asmTile{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}, dotQ4_1VNNIx8z},
 		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmDotS{dotQ5_0AVX2s, dotQ5_0VNNIs},
-			[2]asmTile{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}},
+			[2]asmTile{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}, dotQ5_0VNNIx8z},
 		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmDotS{dotQ5_1AVX2s, dotQ5_1VNNIs},
-			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}},
+			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}, dotQ5_1VNNIx8z},
 	} {
-		registerLanes(k.t, asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa]))
+		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.oneS[isa], k.four[isa])
+		if hasTile8 {
+			lk.tile8 = asmKernel8(k.wsize, k.xsize == sizeQ8_1, k.eight)
+		}
+		registerLanes(k.t, lk)
 		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.oneS[0], k.four[0])
 	}
 }

@@ -33,6 +33,11 @@ type blockType struct {
 	signed bool   // weights are signed: use the |w|, sign(x, w) trick
 	min    bool   // weight block has a minimum at byte 2 (x has s at byte 2)
 	decode string // instructions leaving the 32 values in Y4
+	// The eight-row tile (tile8) reads the weights unsigned, doubled into
+	// Z4's two halves by zdecode; a signed type's values are the unsigned
+	// ones less 2^corr, so the integer sums start at -Σx·2^corr.
+	zdecode string
+	corr    int
 }
 
 const nibbles = `	VMOVDQU %[1]d(SI), X4
@@ -50,15 +55,32 @@ const fifthBits = `	VPBROADCASTD %[1]d(SI), Y6
 	VPCMPEQB Y7, Y6, Y6
 `
 
+// znibbles leaves the 32 nibbles at byte offset %[1]d twice in Z4: the 16
+// bytes in all four 128-bit lanes, lanes 1 and 3 shifted down by four.
+const znibbles = `	VBROADCASTI32X4 %[1]d(SI), Z4
+	VPSRLVW Z13, Z4, Z4
+	VPANDD Z14, Z4, Z4
+`
+
+// q5high ors bit 4 (Y6 from fifthBits) into the nibbles of Y4.
+const q5high = "\tVPAND q5x10<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"
+
+// zdouble copies Y4 into Z4's upper half.
+const zdouble = "\tVINSERTI64X4 $1, Y4, Z4, Z4\n"
+
 var types = []blockType{
-	{name: "Q8_0", wsize: 34, xsize: 34, signed: true, decode: "\tVMOVDQU 2(SI), Y4\n"},
-	{name: "Q4_0", wsize: 18, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 2) + "\tVPSUBB Y13, Y4, Y4\n"},
-	{name: "Q4_1", wsize: 20, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 4)},
+	{name: "Q8_0", wsize: 34, xsize: 34, signed: true, decode: "\tVMOVDQU 2(SI), Y4\n",
+		zdecode: "\tVBROADCASTI64X4 2(SI), Z4\n\tVPXORD Z15, Z4, Z4\n", corr: 7},
+	{name: "Q4_0", wsize: 18, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 2) + "\tVPSUBB Y13, Y4, Y4\n",
+		zdecode: fmt.Sprintf(znibbles, 2), corr: 3},
+	{name: "Q4_1", wsize: 20, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 4),
+		zdecode: fmt.Sprintf(znibbles, 4)},
 	{name: "Q5_0", wsize: 22, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 6) + fmt.Sprintf(fifthBits, 2) +
 		// Where bit 4 is clear the value is q-16: set the top four bits.
-		"\tVPANDN q5f0<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"},
-	{name: "Q5_1", wsize: 24, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) +
-		"\tVPAND q5x10<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"},
+		"\tVPANDN q5f0<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n",
+		zdecode: fmt.Sprintf(nibbles, 6) + fmt.Sprintf(fifthBits, 2) + q5high + zdouble, corr: 4},
+	{name: "Q5_1", wsize: 24, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) + q5high,
+		zdecode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) + q5high + zdouble},
 }
 
 // xaddr is the address of byte off of row k's current block.
@@ -257,6 +279,133 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p("")
 }
 
+// tile8 writes dot<T>VNNIx8z: rows rows of w against a group of eight rows
+// of x in the interleaved layout of laneInterleave8 (xi: per block the eight
+// rows' 32 quants, then for Q8_0 activations their eight lane sums, negated,
+// as int32), each result the bits of the one-row kernel's.
+//
+// A ZMM register holds two rows of x: VPDPBUSD on the weights doubled into
+// both halves gives both rows' eight exact lane sums in one instruction, and
+// VCVTDQ2PS and VFMADD231PS likewise, each half a row's own accumulator in
+// ggml's order. The products d_w·d_x of the eight rows come from one VMULPS
+// and are spread to the halves by VPERMPS.
+//
+//	SI w, DI xi, CX blocks left, R10 side d_x [nb][8], R11 side s_x [nb][8]
+//	BX the row of w, R13 rows left, DX dst, AX its row stride, R12 3·AX
+//	Z0-Z3 accumulators (rows 2j, 2j+1), Z4 weights, Y6 d_w·d_x, Y8 m_w,
+//	Y9 d_w, Y10 m_w·s_x sums, Z13 nibble shifts, Z14 0x0F, Z15 0x80,
+//	Z16-Z23 temporaries, Z24-Z27 VPERMPS indices, Z28 the result gather
+func tile8(w *bytes.Buffer, t blockType) {
+	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
+	xblk := 256
+	if t.corr > 0 {
+		xblk = 512
+	}
+	p("// func dot%sVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)", t.name)
+	p("TEXT ·dot%sVNNIx8z(SB), NOSPLIT, $0-64", t.name)
+	p("\tMOVQ w+8(FP), BX")
+	p("\tMOVQ rows+24(FP), R13")
+	p("\tMOVQ dst+48(FP), DX")
+	p("\tMOVQ dstride+56(FP), AX")
+	p("\tLEAQ (AX)(AX*2), R12")
+	p("\tVMOVDQU32 nibshift<>(SB), Z13")
+	p("\tVPBROADCASTB lownib<>(SB), Z14")
+	p("\tVPBROADCASTB x80<>(SB), Z15")
+	for j := 0; j < 4; j++ {
+		p("\tVMOVDQU32 pairidx<>+%d(SB), Z%d", 64*j, 24+j)
+	}
+	p("\tVMOVDQU32 gather8<>(SB), Z28")
+	p("\tTESTQ R13, R13")
+	p("\tJZ end")
+	p("rowloop:")
+	p("\tMOVQ nb+0(FP), CX")
+	p("\tMOVQ BX, SI")
+	p("\tMOVQ xi+32(FP), DI")
+	p("\tMOVQ side+40(FP), R10")
+	if t.min {
+		p("\tMOVQ CX, R11")
+		p("\tSHLQ $5, R11")
+		p("\tADDQ R10, R11") // s_x after nb groups of eight d_x
+		p("\tVXORPS Y10, Y10, Y10")
+	}
+	for j := 0; j < 4; j++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJZ done")
+	p("loop:")
+	w.WriteString(t.zdecode)
+	p("\tVPBROADCASTW (SI), X9")
+	p("\tVCVTPH2PS X9, Y9")
+	p("\tVMULPS (R10), Y9, Y6")
+	if t.min {
+		// summs[r] = fma(m_w, s_x[r], summs[r]), as ggml's scalar line.
+		p("\tVPBROADCASTW 2(SI), X8")
+		p("\tVCVTPH2PS X8, Y8")
+		p("\tVFMADD231PS (R11), Y8, Y10")
+	}
+	for j := 0; j < 4; j++ {
+		if t.corr > 0 {
+			p("\tVPSLLD $%d, %d(DI), Z%d", t.corr, 256+64*j, 16+j)
+		} else {
+			p("\tVPXORD Z%d, Z%d, Z%d", 16+j, 16+j, 16+j)
+		}
+		p("\tVPDPBUSD %d(DI), Z4, Z%d", 64*j, 16+j)
+		p("\tVCVTDQ2PS Z%d, Z%d", 16+j, 16+j)
+		p("\tVPERMPS Z6, Z%d, Z%d", 24+j, 20+j)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+j, 16+j, j)
+	}
+	p("\tADDQ $%d, SI", t.wsize)
+	p("\tADDQ $%d, DI", xblk)
+	p("\tADDQ $32, R10")
+	if t.min {
+		p("\tADDQ $32, R11")
+	}
+	p("\tDECQ CX")
+	p("\tJNZ loop")
+	p("done:")
+	tile8out(p, t)
+	p("\tADDQ $4, DX")
+	p("\tADDQ wrb+16(FP), BX")
+	p("\tDECQ R13")
+	p("\tJNZ rowloop")
+	p("end:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// tile8out adds the lanes of Z0-Z3 (rows 2j, 2j+1 in their halves) and
+// stores the eight sums (plus Y10's m_w·s_x) to dst.
+func tile8out(p func(string, ...any), t blockType) {
+	for j := 0; j < 4; j++ {
+		// hsum_float_8 in every half at once: (l_k + l_k+4), then
+		// (k=0 + k=2, k=1 + k=3), then their sum, in lanes 0 and 8.
+		p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z16", j, j)
+		p("\tVADDPS Z16, Z%d, Z%d", j, j)
+		p("\tVPERMILPS $0x4E, Z%d, Z16", j)
+		p("\tVADDPS Z16, Z%d, Z%d", j, j)
+		p("\tVMOVSHDUP Z%d, Z16", j)
+		p("\tVADDPS Z16, Z%d, Z%d", j, j)
+	}
+	p("\tVPERMT2PS Z1, Z28, Z0")
+	p("\tVPERMT2PS Z3, Z28, Z2")
+	p("\tVINSERTF128 $1, X2, Y0, Y0")
+	if t.min {
+		p("\tVADDPS Y10, Y0, Y0")
+	}
+	p("\tLEAQ (DX)(AX*4), R9")
+	p("\tVMOVSS X0, (DX)")
+	p("\tVEXTRACTPS $1, X0, (DX)(AX*1)")
+	p("\tVEXTRACTPS $2, X0, (DX)(AX*2)")
+	p("\tVEXTRACTPS $3, X0, (DX)(R12*1)")
+	p("\tVEXTRACTF128 $1, Y0, X0")
+	p("\tVMOVSS X0, (R9)")
+	p("\tVEXTRACTPS $1, X0, (R9)(AX*1)")
+	p("\tVEXTRACTPS $2, X0, (R9)(AX*2)")
+	p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
+}
+
 func main() {
 	var w bytes.Buffer
 	w.WriteString(`// Code generated by gen_dot_amd64.go; DO NOT EDIT.
@@ -290,14 +439,38 @@ DATA q5x10<>+8(SB)/8, $0x1010101010101010
 DATA q5x10<>+16(SB)/8, $0x1010101010101010
 DATA q5x10<>+24(SB)/8, $0x1010101010101010
 GLOBL q5x10<>(SB), RODATA|NOPTR, $32
+DATA x80<>+0(SB)/1, $0x80
+GLOBL x80<>(SB), RODATA|NOPTR, $1
 
 `)
+	// tile8's constants: VPSRLVW counts (0 in 128-bit lanes 0 and 2, 4 in
+	// 1 and 3), VPERMPS indices spreading products 2j and 2j+1 over the
+	// halves, and the VPERMT2PS gather of lanes 0 and 8 of two registers.
+	for i := 0; i < 4; i++ {
+		v := uint64(0)
+		if i%2 == 1 {
+			v = 0x0004000400040004
+		}
+		fmt.Fprintf(&w, "DATA nibshift<>+%d(SB)/8, $%#016x\nDATA nibshift<>+%d(SB)/8, $%#016x\n", 16*i, v, 16*i+8, v)
+	}
+	w.WriteString("GLOBL nibshift<>(SB), RODATA|NOPTR, $64\n")
+	for j := 0; j < 4; j++ {
+		for k := 0; k < 16; k++ {
+			fmt.Fprintf(&w, "DATA pairidx<>+%d(SB)/4, $%d\n", 64*j+4*k, 2*j+k/8)
+		}
+	}
+	w.WriteString("GLOBL pairidx<>(SB), RODATA|NOPTR, $256\n")
+	for k, v := range []int{0, 8, 16, 24} {
+		fmt.Fprintf(&w, "DATA gather8<>+%d(SB)/4, $%d\n", 4*k, v)
+	}
+	w.WriteString("GLOBL gather8<>(SB), RODATA|NOPTR, $64\n\n")
 	for _, t := range types {
 		for _, isa := range []string{"AVX2", "VNNI"} {
 			kernel(&w, t, isa, 1, false)
 			kernel(&w, t, isa, 1, true)
 			kernel(&w, t, isa, 4, true)
 		}
+		tile8(&w, t)
 	}
 	// Labels are per TEXT block in Go assembly, so loop/done repeat safely.
 	out := strings.ReplaceAll(w.String(), "\n\n\n", "\n\n")

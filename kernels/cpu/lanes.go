@@ -1,6 +1,10 @@
 package cpu
 
-import "github.com/openweights/owl/gguf"
+import (
+	"encoding/binary"
+
+	"github.com/openweights/owl/gguf"
+)
 
 // Lane kernels: dot products in the summation order of ggml's x86 SIMD
 // kernels, for the CPUs that run them as fast as ggml does (assembly,
@@ -30,6 +34,9 @@ type laneKernel struct {
 	// groups of four floats side starts at), for the rows of x after the
 	// whole groups of four; nil when side is false.
 	dotSide func(n int, w, x []byte, side []float32) float32
+	// tile8, where the CPU has it, is tile4 for eight rows of x in the
+	// interleaved layout of laneInterleave8 (xi, with side its side8).
+	tile8 func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
 	// side says whether tile4 and dotSide read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
@@ -56,6 +63,52 @@ func laneSide(side []float32, k int, x []byte, nb int, q81 bool) {
 		side[4*b+k] = half(x[b*bs:])
 		if q81 {
 			side[4*(nb+b)+k] = half(x[b*bs+2:])
+		}
+	}
+}
+
+// laneXiLen and laneSide8Len are the lengths of one eight-row group's
+// interleaved activations and side floats for nb blocks.
+func laneXiLen(nb int, q81 bool) int {
+	if q81 {
+		return 256 * nb
+	}
+	return 512 * nb
+}
+
+func laneSide8Len(nb int, q81 bool) int {
+	if q81 {
+		return 16 * nb
+	}
+	return 8 * nb
+}
+
+// laneInterleave8 writes row k (of eight) of a group's tile8 activations
+// from its Q8_0 or Q8_1 row x of nb blocks. Per block xi holds the eight
+// rows' 32 quants, so that one 64-byte load carries two rows; for Q8_0
+// (the signed weight types, read unsigned) follow each row's eight
+// four-value sums, negated, as little-endian int32. side holds [nb][8] d_x,
+// then for Q8_1 [nb][8] s_x.
+func laneInterleave8(xi []byte, side []float32, k int, x []byte, nb int, q81 bool) {
+	bs, off, blk := sizeQ8_0, 2, 512
+	if q81 {
+		bs, off, blk = sizeQ8_1, 4, 256
+	}
+	for b := 0; b < nb; b++ {
+		xb := x[b*bs : (b+1)*bs]
+		dst := xi[b*blk:]
+		copy(dst[32*k:32*k+32], xb[off:])
+		side[8*b+k] = half(xb)
+		if q81 {
+			side[8*(nb+b)+k] = half(xb[2:])
+			continue
+		}
+		for l := 0; l < 8; l++ {
+			var s int32
+			for _, v := range xb[off+4*l : off+4*l+4] {
+				s += int32(int8(v))
+			}
+			binary.LittleEndian.PutUint32(dst[256+32*k+4*l:], uint32(-s))
 		}
 	}
 }

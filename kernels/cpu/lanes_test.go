@@ -150,3 +150,66 @@ func forKernelSets(t *testing.T, f func(t *testing.T)) {
 func dot4(k laneKernel, n int, w, x []byte, xrb int, side []float32, out *[4]float32) {
 	k.tile4(n, w, len(w), 1, x, xrb, side, out[:], 1)
 }
+
+// TestLaneTile8 checks the eight-row tiles bit for bit against refLaneDot,
+// x rows quantized from random floats and, for the extremes (-128, sums
+// that need the full int32 correction), of random quant bytes.
+func TestLaneTile8(t *testing.T) {
+	r := newRand(t)
+	tested := 0
+	for typ, k := range laneKernels {
+		if k.tile8 == nil {
+			continue
+		}
+		tested++
+		tr := traits[typ]
+		q81 := tr.VecDotType == gguf.TypeQ8_1
+		for _, n := range []int{32, 64, 576, 1536} {
+			for kind := 0; kind < 8; kind++ {
+				nb := n / qk
+				xrb := rowSize(tr.VecDotType, n)
+				xs := make([]byte, 8*xrb)
+				xi := make([]byte, laneXiLen(nb, q81))
+				side := make([]float32, laneSide8Len(nb, q81))
+				for i := 0; i < 8; i++ {
+					row := xs[i*xrb : (i+1)*xrb]
+					tr.FromFloat(row, randRow(r, n, kind+i))
+					if kind >= 5 {
+						bs := xrb / nb
+						for b := 0; b < nb; b++ {
+							for j := bs - qk; j < bs; j++ {
+								row[b*bs+j] = byte(r.Uint32())
+							}
+						}
+					}
+					laneInterleave8(xi, side, i, row, nb, q81)
+				}
+				rows := 1 + r.IntN(5)
+				wrb := rowSize(typ, n) + 2*r.IntN(3)
+				ws := make([]byte, (rows-1)*wrb+rowSize(typ, n))
+				for j := 0; j < rows; j++ {
+					wrow := ws[j*wrb : j*wrb+rowSize(typ, n)]
+					if kind < 4 {
+						typ.Traits().Quantize(wrow, randRow(r, n, kind+j))
+					} else {
+						randBlocks(r, typ, wrow)
+					}
+				}
+				dstride := rows + r.IntN(3)
+				dst := make([]float32, 7*dstride+rows)
+				k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
+				for j := 0; j < rows; j++ {
+					for i := 0; i < 8; i++ {
+						want := refLaneDot(typ, n, ws[j*wrb:j*wrb+rowSize(typ, n)], xs[i*xrb:(i+1)*xrb])
+						if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
+							t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no eight-row tiles on this CPU (they need AVX512-VNNI and AVX512BW)")
+	}
+}

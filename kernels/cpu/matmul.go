@@ -22,6 +22,13 @@ type convTask struct {
 	side    []float32
 	sideLen int
 	q81     bool
+	// xi and side8, when set, receive the rows below n8 in the eight-row
+	// tiles' layout (laneInterleave8), xiLen bytes and side8Len floats a
+	// group; side then only those after.
+	xi              []byte
+	side8           []float32
+	n8              int
+	xiLen, side8Len int
 }
 
 func (c *convTask) do(_, lo, hi int) {
@@ -29,7 +36,10 @@ func (c *convTask) do(_, lo, hi int) {
 		x := c.src[i*c.cols : (i+1)*c.cols]
 		if c.widen == nil {
 			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
-			if c.side != nil {
+			if i < c.n8 {
+				g := i / 8
+				laneInterleave8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81)
+			} else if c.side != nil {
 				g := i / 4
 				laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81)
 			}
@@ -69,9 +79,14 @@ type matmulTask struct {
 	lk      laneKernel   // lane kernels (lanes.go), when the type has them (lk.dot set)
 	side    []float32    // x's block scales for lk.tile4, per group of four rows
 	sideLen int
-	unp     []*batchScratch // per-worker unpacked rows of w for bk
-	xp      []uint64        // x packed for bk, three rows per cols values
-	zero    []byte          // xrb zero bytes
+	// xi and side8: the first n8 rows of x for lk.tile8 (laneInterleave8).
+	xi              []byte
+	side8           []float32
+	n8              int
+	xiLen, side8Len int
+	unp             []*batchScratch // per-worker unpacked rows of w for bk
+	xp              []uint64        // x packed for bk, three rows per cols values
+	zero            []byte          // xrb zero bytes
 }
 
 func (m *matmulTask) do(w, lo, hi int) {
@@ -121,6 +136,10 @@ func (m *matmulTask) do(w, lo, hi int) {
 // one.)
 func (m *matmulTask) laneTile(r0, r1, i0, i1 int) {
 	i := i0
+	for ; i+8 <= min(i1, m.n8); i += 8 {
+		g := i / 8
+		m.lk.tile8(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, m.xi[g*m.xiLen:(g+1)*m.xiLen], m.side8[g*m.side8Len:(g+1)*m.side8Len], m.dst[i*m.rows+r0:], m.rows)
+	}
 	for ; i+4 <= i1; i += 4 {
 		var side []float32
 		if m.lk.side {
@@ -286,6 +305,19 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 			if groups > 0 {
 				b.conv.side, b.conv.sideLen, b.conv.q81 = m.side, m.sideLen, q81
 			}
+			if g8 := n / 8; lk.tile8 != nil && g8 > 0 {
+				nb := cols / qk
+				m.n8, m.xiLen, m.side8Len = 8*g8, laneXiLen(nb, q81), laneSide8Len(nb, q81)
+				if len(b.xi) < g8*m.xiLen {
+					b.xi = make([]byte, g8*m.xiLen)
+				}
+				if len(b.side8) < g8*m.side8Len {
+					b.side8 = make([]float32, g8*m.side8Len)
+				}
+				m.xi, m.side8 = b.xi[:g8*m.xiLen], b.side8[:g8*m.side8Len]
+				b.conv.xi, b.conv.side8, b.conv.q81 = m.xi, m.side8, q81
+				b.conv.n8, b.conv.xiLen, b.conv.side8Len = m.n8, m.xiLen, m.side8Len
+			}
 		}
 		b.pool.run(&b.conv, n, grainFor(cols))
 		if bk := batchKernels[w.Type]; !lanes && bk != nil && n >= 2 {
@@ -315,7 +347,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 			m.xTile = min(n, 63) // whole packed groups of three
 		}
 		if m.lk.dot != nil {
-			m.xTile = min(n, 32) // whole groups of four, in L1/L2 with a row of w
+			m.xTile = min(n, 32) // whole groups of eight, in L1/L2 with a row of w
 		}
 		m.tilesX = (n + m.xTile - 1) / m.xTile
 		m.wTile = 16
