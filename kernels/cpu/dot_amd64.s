@@ -152,18 +152,24 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ8_0AVX2s(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ8_0AVX2s(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
-	MOVQ CX, R11
-	SHLQ $4, R11
-	ADDQ R10, R11
+// func dotQ8_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ8_0AVX2r(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
+	MOVQ nb+0(FP), CX
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
+	MOVQ CX, R11
+	SHLQ $4, R11
+	ADDQ R10, R11
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -193,7 +199,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -343,16 +354,22 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ8_0VNNIs(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ8_0VNNIs(SB), NOSPLIT, $0-36
+// func dotQ8_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ8_0VNNIr(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
+	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
 	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
 	MOVQ CX, R11
 	SHLQ $4, R11
 	ADDQ R10, R11
-	VPBROADCASTB lownib<>(SB), Y14
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -381,7 +398,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -637,19 +659,25 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_0AVX2s(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ4_0AVX2s(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
-	MOVQ CX, R11
-	SHLQ $4, R11
-	ADDQ R10, R11
+// func dotQ4_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ4_0AVX2r(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	VPBROADCASTB lownib<>(SB), Y14
 	VPBROADCASTB eight<>(SB), Y13
+	TESTQ R13, R13
+	JZ end
+rowloop:
+	MOVQ nb+0(FP), CX
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
+	MOVQ CX, R11
+	SHLQ $4, R11
+	ADDQ R10, R11
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -683,7 +711,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -843,17 +876,23 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_0VNNIs(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ4_0VNNIs(SB), NOSPLIT, $0-36
+// func dotQ4_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ4_0VNNIr(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
+	VPBROADCASTB lownib<>(SB), Y14
+	VPBROADCASTB eight<>(SB), Y13
+	TESTQ R13, R13
+	JZ end
+rowloop:
 	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
 	MOVQ CX, R11
 	SHLQ $4, R11
 	ADDQ R10, R11
-	VPBROADCASTB lownib<>(SB), Y14
-	VPBROADCASTB eight<>(SB), Y13
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -886,7 +925,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -1150,18 +1194,24 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_1AVX2s(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ4_1AVX2s(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
-	MOVQ CX, R11
-	SHLQ $4, R11
-	ADDQ R10, R11
+// func dotQ4_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ4_1AVX2r(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
+	MOVQ nb+0(FP), CX
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
+	MOVQ CX, R11
+	SHLQ $4, R11
+	ADDQ R10, R11
 	VXORPS Y0, Y0, Y0
 	VXORPS X10, X10, X10
 	TESTQ CX, CX
@@ -1196,7 +1246,12 @@ done:
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
 	VADDSS X10, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -1359,16 +1414,22 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ4_1VNNIs(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ4_1VNNIs(SB), NOSPLIT, $0-36
+// func dotQ4_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ4_1VNNIr(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
+	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
 	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
 	MOVQ CX, R11
 	SHLQ $4, R11
 	ADDQ R10, R11
-	VPBROADCASTB lownib<>(SB), Y14
 	VXORPS Y0, Y0, Y0
 	VXORPS X10, X10, X10
 	TESTQ CX, CX
@@ -1402,7 +1463,12 @@ done:
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
 	VADDSS X10, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -1679,18 +1745,24 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_0AVX2s(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ5_0AVX2s(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
-	MOVQ CX, R11
-	SHLQ $4, R11
-	ADDQ R10, R11
+// func dotQ5_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ5_0AVX2r(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
+	MOVQ nb+0(FP), CX
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
+	MOVQ CX, R11
+	SHLQ $4, R11
+	ADDQ R10, R11
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -1730,7 +1802,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -1900,16 +1977,22 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_0VNNIs(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ5_0VNNIs(SB), NOSPLIT, $0-36
+// func dotQ5_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ5_0VNNIr(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
+	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
 	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
 	MOVQ CX, R11
 	SHLQ $4, R11
 	ADDQ R10, R11
-	VPBROADCASTB lownib<>(SB), Y14
 	VXORPS Y0, Y0, Y0
 	TESTQ CX, CX
 	JZ done
@@ -1948,7 +2031,12 @@ done:
 	VADDPS X7, X6, X6
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -2233,18 +2321,24 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_1AVX2s(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ5_1AVX2s(SB), NOSPLIT, $0-36
-	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
-	MOVQ CX, R11
-	SHLQ $4, R11
-	ADDQ R10, R11
+// func dotQ5_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ5_1AVX2r(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
 	VPCMPEQW Y15, Y15, Y15
 	VPSRLW $15, Y15, Y15
 	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
+	MOVQ nb+0(FP), CX
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
+	MOVQ CX, R11
+	SHLQ $4, R11
+	ADDQ R10, R11
 	VXORPS Y0, Y0, Y0
 	VXORPS X10, X10, X10
 	TESTQ CX, CX
@@ -2286,7 +2380,12 @@ done:
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
 	VADDSS X10, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 
@@ -2463,16 +2562,22 @@ done:
 	VZEROUPPER
 	RET
 
-// func dotQ5_1VNNIs(nb int, w, x *byte, side *float32) float32
-TEXT ·dotQ5_1VNNIs(SB), NOSPLIT, $0-36
+// func dotQ5_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+TEXT ·dotQ5_1VNNIr(SB), NOSPLIT, $0-56
+	MOVQ w+8(FP), BX
+	MOVQ rows+24(FP), R13
+	MOVQ dst+48(FP), DX
+	VPBROADCASTB lownib<>(SB), Y14
+	TESTQ R13, R13
+	JZ end
+rowloop:
 	MOVQ nb+0(FP), CX
-	MOVQ w+8(FP), SI
-	MOVQ x+16(FP), DI
-	MOVQ side+24(FP), R10
+	MOVQ BX, SI
+	MOVQ x+32(FP), DI
+	MOVQ side+40(FP), R10
 	MOVQ CX, R11
 	SHLQ $4, R11
 	ADDQ R10, R11
-	VPBROADCASTB lownib<>(SB), Y14
 	VXORPS Y0, Y0, Y0
 	VXORPS X10, X10, X10
 	TESTQ CX, CX
@@ -2513,7 +2618,12 @@ done:
 	VMOVSHDUP X6, X7
 	VADDSS X7, X6, X6
 	VADDSS X10, X6, X6
-	VMOVSS X6, ret+32(FP)
+	VMOVSS X6, (DX)
+	ADDQ $4, DX
+	ADDQ wrb+16(FP), BX
+	DECQ R13
+	JNZ rowloop
+end:
 	VZEROUPPER
 	RET
 

@@ -100,7 +100,8 @@ func xaddr(off, k int) string {
 // "VNNI" (AVX512-VNNI's VPDPBUSD on YMM, AVX512VL's embedded broadcast);
 // rows is 1 or 4; d_x and s_x come from x's blocks or, with side (always
 // for four rows), from side floats: a group's [nb][4] d_x, then [nb][4]
-// s_x for Q8_1, one row reading lane 0 of the pointer it is given.
+// s_x for Q8_1, one row reading lane 0 of the pointer it is given. One row
+// of x with side loops over rows of w (the decoding form), without over one.
 func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	side = side || rows > 1
@@ -111,8 +112,8 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	}
 	switch {
 	case rows == 1 && side:
-		p("// func dot%s%ss(nb int, w, x *byte, side *float32) float32", t.name, isa)
-		p("TEXT ·dot%s%ss(SB), NOSPLIT, $0-36", t.name, isa)
+		p("// func dot%s%sr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)", t.name, isa)
+		p("TEXT ·dot%s%sr(SB), NOSPLIT, $0-56", t.name, isa)
 	case rows == 1:
 		p("// func dot%s%s(nb int, w, x *byte) float32", t.name, isa)
 		p("TEXT ·dot%s%s(SB), NOSPLIT, $0-28", t.name, isa)
@@ -154,16 +155,27 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		if t.min {
 			p("\tVXORPS X10, X10, X10")
 		}
+	} else if side {
+		// Rows of w (BX, wrb apart) against one row of x, results to
+		// dst[r] (DX).
+		p("\tMOVQ w+8(FP), BX")
+		p("\tMOVQ rows+24(FP), R13")
+		p("\tMOVQ dst+48(FP), DX")
+		consts()
+		p("\tTESTQ R13, R13")
+		p("\tJZ end")
+		p("rowloop:")
+		p("\tMOVQ nb+0(FP), CX")
+		p("\tMOVQ BX, SI")
+		p("\tMOVQ x+32(FP), DI")
+		p("\tMOVQ side+40(FP), R10")
+		p("\tMOVQ CX, R11")
+		p("\tSHLQ $4, R11")
+		p("\tADDQ R10, R11")
 	} else {
 		p("\tMOVQ nb+0(FP), CX")
 		p("\tMOVQ w+8(FP), SI")
 		p("\tMOVQ x+16(FP), DI")
-		if side {
-			p("\tMOVQ side+24(FP), R10")
-			p("\tMOVQ CX, R11")
-			p("\tSHLQ $4, R11")
-			p("\tADDQ R10, R11")
-		}
 		consts()
 	}
 	for k := 0; k < rows; k++ {
@@ -260,14 +272,14 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		}
 		switch {
 		case rows == 1 && side:
-			p("\tVMOVSS X6, ret+32(FP)")
+			p("\tVMOVSS X6, (DX)")
 		case rows == 1:
 			p("\tVMOVSS X6, ret+24(FP)")
 		default:
 			p("\tVMOVSS X6, %s", []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
 		}
 	}
-	if rows > 1 {
+	if rows > 1 || side {
 		p("\tADDQ $4, DX")
 		p("\tADDQ wrb+16(FP), BX")
 		p("\tDECQ R13")

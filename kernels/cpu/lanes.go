@@ -30,14 +30,15 @@ type laneKernel struct {
 	// dst[k·dstride + r]; side holds the four x rows' block scales as
 	// floats (laneSide) when the kernel reads them.
 	tile4 func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int)
-	// dotSide is dot with x's block scales from side (lane 0 of the
-	// groups of four floats side starts at), for the rows of x after the
-	// whole groups of four; nil when side is false.
-	dotSide func(n int, w, x []byte, side []float32) float32
+	// dotRows computes rows rows of w (wrb bytes apart) against one row
+	// of x, result r to dst[r], x's block scales from side (lane 0 of the
+	// groups of four floats side starts at): decoding, and the rows of x
+	// after the whole groups of four. nil when side is false.
+	dotRows func(n int, w []byte, wrb, rows int, x []byte, side, dst []float32)
 	// tile8, where the CPU has it, is tile4 for eight rows of x in the
 	// interleaved layout of laneInterleave8 (xi, with side its side8).
 	tile8 func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
-	// side says whether tile4 and dotSide read side; the Q8_K kernels, whose
+	// side says whether tile4 and dotRows read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
 }
@@ -90,25 +91,32 @@ func laneSide8Len(nb int, q81 bool) int {
 // four-value sums, negated, as little-endian int32. side holds [nb][8] d_x,
 // then for Q8_1 [nb][8] s_x.
 func laneInterleave8(xi []byte, side []float32, k int, x []byte, nb int, q81 bool) {
-	bs, off, blk := sizeQ8_0, 2, 512
 	if q81 {
-		bs, off, blk = sizeQ8_1, 4, 256
+		for b := 0; b < nb; b++ {
+			xb := (*[sizeQ8_1]byte)(x[b*sizeQ8_1:])
+			copy(xi[b*256+32*k:][:32], xb[4:])
+			side[8*b+k] = f16Table[binary.LittleEndian.Uint16(xb[:])]
+			side[8*(nb+b)+k] = f16Table[binary.LittleEndian.Uint16(xb[2:])]
+		}
+		return
 	}
 	for b := 0; b < nb; b++ {
-		xb := x[b*bs : (b+1)*bs]
-		dst := xi[b*blk:]
-		copy(dst[32*k:32*k+32], xb[off:])
-		side[8*b+k] = half(xb)
-		if q81 {
-			side[8*(nb+b)+k] = half(xb[2:])
-			continue
-		}
-		for l := 0; l < 8; l++ {
-			var s int32
-			for _, v := range xb[off+4*l : off+4*l+4] {
-				s += int32(int8(v))
-			}
-			binary.LittleEndian.PutUint32(dst[256+32*k+4*l:], uint32(-s))
+		xb := (*[sizeQ8_0]byte)(x[b*sizeQ8_0:])
+		dst := (*[512]byte)(xi[b*512:])
+		copy(dst[32*k:][:32], xb[2:])
+		side[8*b+k] = f16Table[binary.LittleEndian.Uint16(xb[:])]
+		sums := (*[32]byte)(dst[256+32*k:])
+		for l := 0; l < 8; l += 2 {
+			// Two lanes at once: the bytes' unsigned sums, less 256 for
+			// each negative byte, negated.
+			v := binary.LittleEndian.Uint64(xb[2+4*l:])
+			t := v&0x00FF00FF00FF00FF + v>>8&0x00FF00FF00FF00FF
+			t = t&0x0000FFFF0000FFFF + t>>16&0x0000FFFF0000FFFF
+			h := v >> 7 & 0x0101010101010101
+			h += h >> 8
+			h = (h + h>>16) & 0x000000FF000000FF
+			binary.LittleEndian.PutUint32(sums[4*l:], uint32(h<<8-t))
+			binary.LittleEndian.PutUint32(sums[4*l+4:], uint32((h>>32)<<8-t>>32))
 		}
 	}
 }

@@ -90,8 +90,13 @@ func TestLaneKernels(t *testing.T) {
 						xi := xs[i*xrb : (i+1)*xrb]
 						want := refLaneDot(typ, n, wrow, xi)
 						got := k.dot(n, wrow, xi)
-						if gs := k.dotSide(n, wrow, xi, side[i:]); math.Float32bits(gs) != math.Float32bits(want) {
-							t.Fatalf("%s %v n=%d kind=%d row %d: dotSide %v, reference %v", name, typ, n, kind, i, gs, want)
+						rowsOut := make([]float32, rows)
+						k.dotRows(n, ws, wrb, rows, xi, side[i:], rowsOut)
+						for j, gs := range rowsOut {
+							wj := ws[j*wrb : j*wrb+len(wrow)]
+							if want := refLaneDot(typ, n, wj, xi); math.Float32bits(gs) != math.Float32bits(want) {
+								t.Fatalf("%s %v n=%d kind=%d x row %d: dotRows w row %d %v, reference %v", name, typ, n, kind, i, j, gs, want)
+							}
 						}
 						if math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("%s %v n=%d kind=%d row %d: dot %v (%#x), reference %v (%#x)", name, typ, n, kind, i, got, math.Float32bits(got), want, math.Float32bits(want))

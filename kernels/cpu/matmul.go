@@ -157,9 +157,7 @@ func (m *matmulTask) laneTile(r0, r1, i0, i1 int) {
 			continue
 		}
 		side := m.side[i/4*m.sideLen+i%4 : (i/4+1)*m.sideLen]
-		for r := r0; r < r1; r++ {
-			d[r] = m.lk.dotSide(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x, side)
-		}
+		m.lk.dotRows(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, side, d[r0:r1])
 	}
 }
 
