@@ -104,3 +104,27 @@ func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 	}
 	pvF16Ref(slots, p, v, vstride, pos0)
 }
+
+//go:noescape
+func ropeNeoxAVX2(n int, x0, x1, c, s *float32)
+
+//go:noescape
+func ropePairsAVX2(n int, x, c, s *float32)
+
+// ropeRotate is ropeRotateRef, eight lanes at a time where it can.
+func ropeRotate(row, cs, sn []float32, neox bool) {
+	half := len(row) / 2
+	pairs := 0 // rotated by the assembly
+	switch {
+	case !hasAVX2:
+	case neox && half >= 8:
+		pairs = half &^ 7
+		_, _, _ = row[half+pairs-1], cs[pairs-1], sn[pairs-1]
+		ropeNeoxAVX2(pairs, &row[0], &row[half], &cs[0], &sn[0])
+	case !neox && half >= 4:
+		pairs = half &^ 3
+		_, _, _ = row[2*pairs-1], cs[2*pairs-1], sn[2*pairs-1]
+		ropePairsAVX2(2*pairs, &row[0], &cs[0], &sn[0])
+	}
+	ropeRotateRef(row, cs, sn, neox, pairs)
+}

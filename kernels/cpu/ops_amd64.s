@@ -244,3 +244,67 @@ pvdim:
 pvdone:
 	VZEROUPPER
 	RET
+
+// Rope's rotation, ggml's x0·cos − x1·sin and x0·sin + x1·cos as GCC
+// compiles them with FMA (rope.go): the first product of each fused, the
+// second rounded.
+
+// func ropeNeoxAVX2(n int, x0, x1, c, s *float32)
+// For i < n (a multiple of 8): pairs (x0[i], x1[i]) at angle (c[i], s[i]).
+TEXT ·ropeNeoxAVX2(SB), NOSPLIT, $0-40
+	MOVQ n+0(FP), CX
+	MOVQ x0+8(FP), SI
+	MOVQ x1+16(FP), DI
+	MOVQ c+24(FP), R8
+	MOVQ s+32(FP), R9
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ neoxdone
+neoxloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS (DI)(AX*4), Y1
+	VMOVUPS (R8)(AX*4), Y2
+	VMOVUPS (R9)(AX*4), Y3
+	VMULPS Y3, Y1, Y4
+	VFMSUB231PS Y2, Y0, Y4
+	VMULPS Y2, Y1, Y5
+	VFMADD231PS Y3, Y0, Y5
+	VMOVUPS Y4, (SI)(AX*4)
+	VMOVUPS Y5, (DI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT neoxloop
+neoxdone:
+	VZEROUPPER
+	RET
+
+// func ropePairsAVX2(n int, x, c, s *float32)
+// For i < n (a multiple of 8): pairs (x[i], x[i+1]), i even, at angle
+// (c[i], s[i]) = (c[i+1], s[i+1]).
+TEXT ·ropePairsAVX2(SB), NOSPLIT, $0-32
+	MOVQ n+0(FP), CX
+	MOVQ x+8(FP), SI
+	MOVQ c+16(FP), R8
+	MOVQ s+24(FP), R9
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ pairsdone
+pairsloop:
+	VMOVUPS (SI)(AX*4), Y0
+	VPERMILPS $0xb1, Y0, Y1
+	VMOVUPS (R8)(AX*4), Y2
+	VMOVUPS (R9)(AX*4), Y3
+	// Even lanes: x0·c − round(x1·s); odd lanes: x0·s + round(x1·c),
+	// where Y1 holds each lane's partner.
+	VMULPS Y3, Y1, Y4
+	VFMSUB231PS Y2, Y0, Y4
+	VMULPS Y2, Y0, Y5
+	VFMADD231PS Y3, Y1, Y5
+	VBLENDPS $0xaa, Y5, Y4, Y4
+	VMOVUPS Y4, (SI)(AX*4)
+	ADDQ $8, AX
+	CMPQ AX, CX
+	JLT pairsloop
+pairsdone:
+	VZEROUPPER
+	RET

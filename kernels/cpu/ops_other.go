@@ -40,3 +40,5 @@ func qkF16(sc []float32, k []uint16, kstride int, q []float32) {
 func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 	pvF16Ref(slots, p, v, vstride, pos0)
 }
+
+func ropeRotate(row, cs, sn []float32, neox bool) { ropeRotateRef(row, cs, sn, neox, 0) }

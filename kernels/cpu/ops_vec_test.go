@@ -191,3 +191,33 @@ func TestVecToF16(t *testing.T) {
 		}
 	}
 }
+
+// TestRopeRotate checks the assembly rotation against ropeRotateRef bit
+// for bit, both layouts, on lengths with and without a scalar tail.
+func TestRopeRotate(t *testing.T) {
+	r := newRand(t)
+	for _, neox := range []bool{false, true} {
+		for _, dims := range []int{2, 6, 8, 16, 22, 64, 128, 130} {
+			per := 2
+			if neox {
+				per = 1
+			}
+			n := dims / 2 * per
+			cs, sn := randRow(r, n, 0), randRow(r, n, 1)
+			if !neox { // one angle per pair, repeated for its two elements
+				for k := 0; k < n; k += 2 {
+					cs[k+1], sn[k+1] = cs[k], sn[k]
+				}
+			}
+			row := randRow(r, dims, 2)
+			want := append([]float32(nil), row...)
+			ropeRotateRef(want, cs, sn, neox, 0)
+			ropeRotate(row, cs, sn, neox)
+			for i := range row {
+				if math.Float32bits(row[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("neox=%v dims=%d: element %d = %v, reference %v", neox, dims, i, row[i], want[i])
+				}
+			}
+		}
+	}
+}

@@ -75,8 +75,15 @@ type ropeTask struct {
 }
 
 func (t *ropeTask) do(w, lo, hi int) {
-	cache := t.scratch[w][:t.dims]
-	half := t.dims / 2
+	// The angles' cos and sin, laid out for ropeRotate: per rotated pair
+	// (neox), or twice per pair, once for each of its elements.
+	per := 1
+	if !t.neox {
+		per = 2
+	}
+	n := t.dims / 2 * per
+	cache := t.scratch[w][:2*n]
+	cs, sn := cache[:n], cache[n:]
 	for i := lo; i < hi; i++ {
 		theta := float32(t.pos[i])
 		for i0 := 0; i0 < t.dims; i0 += 2 {
@@ -84,25 +91,37 @@ func (t *ropeTask) do(w, lo, hi int) {
 			if t.factors != nil {
 				ff = t.factors[i0/2]
 			}
-			cache[i0], cache[i0+1] = ropeYarn(theta/ff, t.freqScale, t.corr, i0, t.extFactor, t.attnFactor)
+			c, s := ropeYarn(theta/ff, t.freqScale, t.corr, i0, t.extFactor, t.attnFactor)
+			k := i0 / 2 * per
+			cs[k], sn[k] = c, s
+			if per == 2 {
+				cs[k+1], sn[k+1] = c, s
+			}
 			theta *= t.thetaScale
 		}
 		for h := 0; h < t.heads; h++ {
-			row := t.x[(i*t.heads+h)*t.hd : (i*t.heads+h+1)*t.hd]
-			for i0 := 0; i0 < t.dims; i0 += 2 {
-				c, s := cache[i0], cache[i0+1]
-				a, b := i0, i0+1
-				if t.neox {
-					a, b = i0/2, i0/2+half
-				}
-				x0, x1 := row[a], row[b]
-				// ggml's x0·cos − x1·sin and x0·sin + x1·cos as GCC
-				// compiles them for x86 with FMA (ggml builds as GNU C++,
-				// which contracts): the first product of each fused.
-				row[a] = fma32(x0, c, -float32(x1*s))
-				row[b] = fma32(x0, s, float32(x1*c))
-			}
+			ropeRotate(t.x[(i*t.heads+h)*t.hd:][:t.dims], cs, sn, t.neox)
 		}
+	}
+}
+
+// ropeRotateRef rotates pairs from.. of row: (row[k], row[k+half]) by angle
+// k for neox, else (row[2k], row[2k+1]); cs and sn hold the angles as
+// ropeTask.do lays them out.
+func ropeRotateRef(row, cs, sn []float32, neox bool, from int) {
+	half := len(row) / 2
+	for k := from; k < half; k++ {
+		a, b, j := 2*k, 2*k+1, 2*k
+		if neox {
+			a, b, j = k, k+half, k
+		}
+		c, s := cs[j], sn[j]
+		x0, x1 := row[a], row[b]
+		// ggml's x0·cos − x1·sin and x0·sin + x1·cos as GCC compiles
+		// them for x86 with FMA (ggml builds as GNU C++, which
+		// contracts): the first product of each fused.
+		row[a] = fma32(x0, c, -float32(x1*s))
+		row[b] = fma32(x0, s, float32(x1*c))
 	}
 }
 
@@ -136,7 +155,7 @@ func (b *Backend) Rope(x *kernels.Tensor, pos []int32, p kernels.RopeParams) {
 	if t.extFactor != 0 {
 		t.corr = yarnCorrDims(p.Dims, p.OrigCtx, p.Base, p.BetaFast, p.BetaSlow)
 	}
-	b.workerScratch(p.Dims)
+	b.workerScratch(2 * p.Dims)
 	t.scratch = b.scratch
 	b.pool.run(t, len(pos), grainFor(p.Heads*p.HeadDim))
 	*t = ropeTask{}
