@@ -242,8 +242,8 @@ func pvF16Ref(slots, p []float32, v []uint16, vstride, pos0 int) {
 	}
 }
 
-// hsum8Rows sets acc[d] to the tinyBLAS lane sum of the eight slots' d.
-func hsum8Rows(acc, slots []float32) {
+// hsum8RowsRef sets acc[d] to the tinyBLAS lane sum of the eight slots' d.
+func hsum8RowsRef(acc, slots []float32) {
 	hd := len(acc)
 	for d := range acc {
 		var l [8]float32

@@ -106,6 +106,20 @@ func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 }
 
 //go:noescape
+func hsum8RowsAVX2(hd int, acc, slots *float32)
+
+// hsum8Rows sets acc[d] to the tinyBLAS lane sum of the eight slots' d.
+func hsum8Rows(acc, slots []float32) {
+	hd := len(acc)
+	if hasAVX2 && hd > 0 && hd%8 == 0 {
+		_ = slots[8*hd-1]
+		hsum8RowsAVX2(hd, &acc[0], &slots[0])
+		return
+	}
+	hsum8RowsRef(acc, slots)
+}
+
+//go:noescape
 func ropeNeoxAVX2(n int, x0, x1, c, s *float32)
 
 //go:noescape

@@ -161,6 +161,17 @@ tof16done:
 	VZEROUPPER
 	RET
 
+// QKHSUM stores hsum_float_8 of accumulator y (x its low half) to dst,
+// using t and u.
+#define QKHSUM(y, x, t, u, dst) \
+	VEXTRACTF128 $1, y, t \
+	VADDPS x, t, t \
+	VMOVHLPS t, t, u \
+	VADDPS u, t, t \
+	VMOVSHDUP t, u \
+	VADDSS u, t, t \
+	VMOVSS t, dst
+
 // func qkF16AVX2(n, hd int, sc *float32, k *uint16, kstride int, q *float32)
 // sc[j] = the dot of k[j·kstride/2:][:hd] (binary16) and q for j < n, hd a
 // multiple of 8, as llama.cpp's tinyBLAS sums it under AVX2: element i FMA'd
@@ -173,6 +184,43 @@ TEXT ·qkF16AVX2(SB), NOSPLIT, $0-48
 	MOVQ k+24(FP), SI
 	MOVQ kstride+32(FP), R8
 	MOVQ q+40(FP), DI
+	LEAQ (R8)(R8*2), AX
+	// Four keys at a time: four accumulator chains hide the FMA latency
+	// that one key's chain waits on.
+	CMPQ CX, $4
+	JLT qkone
+qkpos4:
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	MOVQ SI, R9
+	MOVQ DI, R10
+	MOVQ BX, R11
+qkdim4:
+	VMOVUPS (R10), Y8
+	VCVTPH2PS (R9), Y4
+	VCVTPH2PS (R9)(R8*1), Y5
+	VCVTPH2PS (R9)(R8*2), Y6
+	VCVTPH2PS (R9)(AX*1), Y7
+	VFMADD231PS Y8, Y4, Y0
+	VFMADD231PS Y8, Y5, Y1
+	VFMADD231PS Y8, Y6, Y2
+	VFMADD231PS Y8, Y7, Y3
+	ADDQ $16, R9
+	ADDQ $32, R10
+	DECQ R11
+	JNZ qkdim4
+	QKHSUM(Y0, X0, X4, X5, 0(DX))
+	QKHSUM(Y1, X1, X4, X5, 4(DX))
+	QKHSUM(Y2, X2, X4, X5, 8(DX))
+	QKHSUM(Y3, X3, X4, X5, 12(DX))
+	ADDQ $16, DX
+	LEAQ (SI)(R8*4), SI
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE qkpos4
+qkone:
 	TESTQ CX, CX
 	JZ qkdone
 qkpos:
@@ -187,13 +235,7 @@ qkdim:
 	ADDQ $32, R10
 	DECQ R11
 	JNZ qkdim
-	VEXTRACTF128 $1, Y0, X1
-	VADDPS X0, X1, X1
-	VMOVHLPS X1, X1, X2
-	VADDPS X2, X1, X1
-	VMOVSHDUP X1, X2
-	VADDSS X2, X1, X1
-	VMOVSS X1, (DX)
+	QKHSUM(Y0, X0, X1, X2, 0(DX))
 	ADDQ $4, DX
 	ADDQ R8, SI
 	DECQ CX
@@ -306,5 +348,41 @@ pairsloop:
 	CMPQ AX, CX
 	JLT pairsloop
 pairsdone:
+	VZEROUPPER
+	RET
+
+// func hsum8RowsAVX2(hd int, acc, slots *float32)
+// acc[d] = ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)) of the eight slots' d
+// (slots hd floats apart), hd a multiple of 8.
+TEXT ·hsum8RowsAVX2(SB), NOSPLIT, $0-24
+	MOVQ hd+0(FP), CX
+	MOVQ acc+8(FP), DI
+	MOVQ slots+16(FP), SI
+	MOVQ CX, R8
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9
+	LEAQ (SI)(R8*4), R10
+	XORQ AX, AX
+	TESTQ CX, CX
+	JZ hsumdone
+hsumloop:
+	VMOVUPS (SI), Y0
+	VADDPS (R10), Y0, Y0
+	VMOVUPS (SI)(R8*2), Y2
+	VADDPS (R10)(R8*2), Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VADDPS (R10)(R8*1), Y1, Y1
+	VMOVUPS (SI)(R9*1), Y3
+	VADDPS (R10)(R9*1), Y3, Y3
+	VADDPS Y3, Y1, Y1
+	VADDPS Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, R10
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNZ hsumloop
+hsumdone:
 	VZEROUPPER
 	RET

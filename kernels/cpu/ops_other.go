@@ -42,3 +42,5 @@ func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 }
 
 func ropeRotate(row, cs, sn []float32, neox bool) { ropeRotateRef(row, cs, sn, neox, 0) }
+
+func hsum8Rows(acc, slots []float32) { hsum8RowsRef(acc, slots) }

@@ -102,7 +102,7 @@ func exactFMA32(a, b, c float32) float32 {
 func TestVecF16(t *testing.T) {
 	r := newRand(t)
 	for _, hd := range []int{8, 24, 32, 64, 96, 128, 256, 40, 7} {
-		for _, n := range []int{1, 3, 17} {
+		for _, n := range []int{1, 3, 4, 8, 17} {
 			stride := hd + 8*r.IntN(3)
 			kv := make([]uint16, (n-1)*stride+hd)
 			for i := range kv {
@@ -145,6 +145,14 @@ func TestVecF16(t *testing.T) {
 			for i := range want {
 				if !sameFloat(got[i], want[i]) {
 					t.Fatalf("hd=%d n=%d pos0=%d: slot %d[%d] = %g, want %g", hd, n, pos0, i/hd, i%hd, got[i], want[i])
+				}
+			}
+			accGot, accWant := make([]float32, hd), make([]float32, hd)
+			hsum8Rows(accGot, got)
+			hsum8RowsRef(accWant, got)
+			for d := range accWant {
+				if !sameFloat(accGot[d], accWant[d]) {
+					t.Fatalf("hd=%d: hsum8Rows[%d] = %g, reference %g", hd, d, accGot[d], accWant[d])
 				}
 			}
 		}
