@@ -119,13 +119,12 @@ func dotQ5_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
 
 // hasAVX2 says whether the CPU runs the assembly kernels: AVX2 with the
 // OS saving YMM state, FMA and F16C (every AVX2 CPU from Intel Haswell
-// and AMD Excavator on). hasVNNI adds AVX512-VNNI on YMM registers
-// (AVX512VL): Intel Ice Lake and later servers, AMD Zen 4 and later.
+// and AMD Excavator on). hasVNNI adds AVX512-VNNI on YMM and ZMM registers
+// with AVX512BW's byte forms and mask registers (AVX512VL): Intel Ice Lake
+// and later servers, AMD Zen 4 and later.
 var (
 	hasAVX2 = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
-	hasVNNI = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512VNNI
-	// hasTile8: the eight-row tiles also use AVX512BW's byte and word forms.
-	hasTile8 = hasVNNI && cpu.X86.HasAVX512BW
+	hasVNNI = hasAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512VL && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VNNI
 )
 
 type (
@@ -245,7 +244,7 @@ func init() {
 			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}, dotQ5_1VNNIx8z},
 	} {
 		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.rows1[isa], k.four[isa])
-		if hasTile8 {
+		if hasVNNI {
 			lk.tile8 = asmKernel8(k.wsize, k.xsize == sizeQ8_1, k.eight)
 		}
 		registerLanes(k.t, lk)

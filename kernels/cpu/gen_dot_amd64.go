@@ -38,6 +38,10 @@ type blockType struct {
 	// ones less 2^corr, so the integer sums start at -Σx·2^corr.
 	zdecode string
 	corr    int
+	// vdecode, when set, is decode for the VNNI kernels, which may use
+	// AVX512BW's mask registers (the Q5 types' fifth bits: one KMOVD and a
+	// masked byte add instead of five shuffles and compares).
+	vdecode string
 }
 
 const nibbles = `	VMOVDQU %[1]d(SI), X4
@@ -65,9 +69,6 @@ const znibbles = `	VBROADCASTI32X4 %[1]d(SI), Z4
 // q5high ors bit 4 (Y6 from fifthBits) into the nibbles of Y4.
 const q5high = "\tVPAND q5x10<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"
 
-// zdouble copies Y4 into Z4's upper half.
-const zdouble = "\tVINSERTI64X4 $1, Y4, Z4, Z4\n"
-
 var types = []blockType{
 	{name: "Q8_0", wsize: 34, xsize: 34, signed: true, decode: "\tVMOVDQU 2(SI), Y4\n",
 		zdecode: "\tVBROADCASTI64X4 2(SI), Z4\n\tVPXORD Z15, Z4, Z4\n", corr: 7},
@@ -78,9 +79,13 @@ var types = []blockType{
 	{name: "Q5_0", wsize: 22, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 6) + fmt.Sprintf(fifthBits, 2) +
 		// Where bit 4 is clear the value is q-16: set the top four bits.
 		"\tVPANDN q5f0<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n",
-		zdecode: fmt.Sprintf(nibbles, 6) + fmt.Sprintf(fifthBits, 2) + q5high + zdouble, corr: 4},
+		// The same with a mask: subtract 16 where qh's bit is clear.
+		vdecode: fmt.Sprintf(nibbles, 6) + "\tKMOVD 2(SI), K1\n\tKNOTD K1, K1\n\tVPSUBB Y13, Y4, K1, Y4\n",
+		// Unsigned: add 16 where it is set, in both halves.
+		zdecode: fmt.Sprintf(znibbles, 6) + "\tKMOVD 2(SI), K1\n\tKUNPCKDQ K1, K1, K1\n\tVPADDB Z29, Z4, K1, Z4\n", corr: 4},
 	{name: "Q5_1", wsize: 24, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) + q5high,
-		zdecode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) + q5high + zdouble},
+		vdecode: fmt.Sprintf(nibbles, 8) + "\tKMOVD 4(SI), K1\n\tVPADDB Y13, Y4, K1, Y4\n",
+		zdecode: fmt.Sprintf(znibbles, 8) + "\tKMOVD 4(SI), K1\n\tKUNPCKDQ K1, K1, K1\n\tVPADDB Z29, Z4, K1, Z4\n"},
 }
 
 // xaddr is the address of byte off of row k's current block.
@@ -129,6 +134,9 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		p("\tVPBROADCASTB lownib<>(SB), Y14")
 		if t.name == "Q4_0" {
 			p("\tVPBROADCASTB eight<>(SB), Y13")
+		}
+		if vnni && t.vdecode != "" {
+			p("\tVPBROADCASTB sixteen<>(SB), Y13")
 		}
 	}
 	if rows > 1 {
@@ -187,7 +195,11 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p("\tTESTQ CX, CX")
 	p("\tJZ done")
 	p("loop:")
-	w.WriteString(t.decode)
+	if vnni && t.vdecode != "" {
+		w.WriteString(t.vdecode)
+	} else {
+		w.WriteString(t.decode)
+	}
 	if t.signed {
 		p("\tVPSIGNB Y4, Y4, Y5")
 	}
@@ -323,6 +335,7 @@ func tile8(w *bytes.Buffer, t blockType) {
 	p("\tVMOVDQU32 nibshift<>(SB), Z13")
 	p("\tVPBROADCASTB lownib<>(SB), Z14")
 	p("\tVPBROADCASTB x80<>(SB), Z15")
+	p("\tVPBROADCASTB sixteen<>(SB), Z29")
 	for j := 0; j < 4; j++ {
 		p("\tVMOVDQU32 pairidx<>+%d(SB), Z%d", 64*j, 24+j)
 	}
@@ -428,6 +441,8 @@ DATA lownib<>+0(SB)/1, $0x0f
 GLOBL lownib<>(SB), RODATA|NOPTR, $1
 DATA eight<>+0(SB)/1, $0x08
 GLOBL eight<>(SB), RODATA|NOPTR, $1
+DATA sixteen<>+0(SB)/1, $0x10
+GLOBL sixteen<>(SB), RODATA|NOPTR, $1
 
 // Byte j of a broadcast 32-bit qh lands in byte 8j..8j+7 of the result.
 DATA q5shuf<>+0(SB)/8, $0x0000000000000000
