@@ -214,15 +214,9 @@ func topLogits(c []candidate, logits []float32, k int) []candidate {
 			i = l
 		}
 	}
-	for i, l := range logits {
-		if len(c) == k {
-			// NaN and -Inf never beat the heap's least (a finite value).
-			if l > c[0].logit {
-				c[0] = candidate{id: int32(i), logit: l}
-				down(0)
-			}
-			continue
-		}
+	i := 0
+	for ; i < len(logits) && len(c) < k; i++ {
+		l := logits[i]
 		if math.IsInf(float64(l), -1) || math.IsNaN(float64(l)) {
 			continue
 		}
@@ -234,6 +228,20 @@ func topLogits(c []candidate, logits []float32, k int) []candidate {
 			}
 			c[j], c[parent] = c[parent], c[j]
 			j = parent
+		}
+	}
+	if len(c) == 0 {
+		return c
+	}
+	// The heap is full: a logit enters only above its least, kept in a
+	// local so that the scan is one load and one compare per logit. NaN and
+	// -Inf never beat it (a finite value); an equal logit has a higher id.
+	thr := c[0].logit
+	for ; i < len(logits); i++ {
+		if l := logits[i]; l > thr {
+			c[0] = candidate{id: int32(i), logit: l}
+			down(0)
+			thr = c[0].logit
 		}
 	}
 	return c

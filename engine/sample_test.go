@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -193,6 +194,24 @@ func TestStopFilter(t *testing.T) {
 			}
 			if hit != tc.hit {
 				t.Errorf("hit = %v", hit)
+			}
+		})
+	}
+}
+
+// BenchmarkTopLogits is the top-40 pass over a 32000-token and a
+// 262144-token vocabulary of random logits.
+func BenchmarkTopLogits(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{32000, 262144} {
+		l := make([]float32, n)
+		for i := range l {
+			l[i] = float32(r.NormFloat64() * 3)
+		}
+		c := make([]candidate, 0, 40)
+		b.Run(fmt.Sprintf("vocab=%d", n), func(b *testing.B) {
+			for b.Loop() {
+				c = topLogits(c[:0], l, 40)
 			}
 		})
 	}
