@@ -88,34 +88,34 @@ func dotQ5_0VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32
 func dotQ5_1VNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
 
 //go:noescape
-func dotQ8_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ8_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ8_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ8_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ4_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ4_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ4_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ4_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ4_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ4_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ4_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ4_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ5_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ5_0AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ5_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ5_0VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ5_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ5_1AVX2r(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 //go:noescape
-func dotQ5_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+func dotQ5_1VNNIr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 
 // hasAVX2 says whether the CPU runs the assembly kernels: AVX2 with the
 // OS saving YMM state, FMA and F16C (every AVX2 CPU from Intel Haswell
@@ -131,7 +131,7 @@ type (
 	asmDot func(nb int, w, x *byte) float32
 	// asmRows is rows of w against one row of x whose block scales are
 	// side floats.
-	asmRows func(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)
+	asmRows func(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)
 	asmTile func(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)
 	// asmTile8 is a tile of rows of w against eight rows of x interleaved.
 	asmTile8 func(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
@@ -149,10 +149,11 @@ func noSide(t asmTileK) asmTile {
 // asmKernel wraps a type's assembly kernels as a laneKernel, checking the
 // slice bounds the assembly cannot: blocks of block values, wsize bytes in
 // w and xsize in x. rows1, the kernel of rows of w against one row of x
-// reading side floats, is nil for the kernels that read none.
-func asmKernel(block, wsize, xsize int, one asmDot, rows1 asmRows, tile asmTile) laneKernel {
+// reading side floats, is nil for the kernels that read none; shift is the
+// kernels' correction shift (laneKernel.shift).
+func asmKernel(block, wsize, xsize int, one asmDot, rows1 asmRows, tile asmTile, shift int) laneKernel {
 	side := rows1 != nil
-	sideLen := func(nb int) int { return laneSideLen(nb, xsize == sizeQ8_1) }
+	sideLen := func(nb int) int { return laneSideLen(nb, xsize == sizeQ8_1, shift) }
 	k := laneKernel{
 		dot: func(n int, w, x []byte) float32 {
 			nb := n / block
@@ -179,20 +180,25 @@ func asmKernel(block, wsize, xsize int, one asmDot, rows1 asmRows, tile asmTile)
 			}
 			tile(nb, &w[0], wrb, rows, &x[0], xrb, sp, &dst[0], 4*dstride)
 		},
-		side: side,
+		side:  side,
+		shift: shift,
 	}
 	if side {
-		k.dotRows = func(n int, w []byte, wrb, rows int, x []byte, sf, dst []float32) {
+		k.dotRows = func(n int, w []byte, wrb, rows int, x []byte, sf []float32, lane int, dst []float32) {
 			nb := n / block
 			if rows <= 0 {
 				return
 			}
-			if nb == 0 || wrb < nb*wsize {
+			if nb == 0 || wrb < nb*wsize || lane < 0 || lane > 3 {
 				panic("cpu: dotRows: empty or overlapping rows")
 			}
-			_, _, _ = w[(rows-1)*wrb+nb*wsize-1], x[nb*xsize-1], sf[sideLen(nb)-4]
+			_, _, _ = w[(rows-1)*wrb+nb*wsize-1], x[nb*xsize-1], sf[sideLen(nb)-1]
 			_ = dst[rows-1]
-			rows1(nb, &w[0], wrb, rows, &x[0], &sf[0], &dst[0])
+			corr := &sf[0] // read only with a shift
+			if shift > 0 {
+				corr = &sf[4*nb+8*lane]
+			}
+			rows1(nb, &w[0], wrb, rows, &x[0], &sf[lane], corr, &dst[0])
 		}
 	}
 	return k
@@ -226,6 +232,7 @@ func init() {
 		rows1        [2]asmRows
 		four         [2]asmTile
 		eight        asmTile8
+		shift        int // the VNNI kernels' correction shift (signed types)
 	}
 	isa := 0
 	if hasVNNI {
@@ -233,21 +240,25 @@ func init() {
 	}
 	for _, k := range []kernels{
 		{gguf.TypeQ8_0, sizeQ8_0, sizeQ8_0, [2]asmDot{dotQ8_0AVX2, dotQ8_0VNNI}, [2]asmRows{dotQ8_0AVX2r, dotQ8_0VNNIr},
-			[2]asmTile{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}, dotQ8_0VNNIx8z},
+			[2]asmTile{dotQ8_0AVX2x4t, dotQ8_0VNNIx4t}, dotQ8_0VNNIx8z, 7},
 		{gguf.TypeQ4_0, sizeQ4_0, sizeQ8_0, [2]asmDot{dotQ4_0AVX2, dotQ4_0VNNI}, [2]asmRows{dotQ4_0AVX2r, dotQ4_0VNNIr},
-			[2]asmTile{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}, dotQ4_0VNNIx8z},
+			[2]asmTile{dotQ4_0AVX2x4t, dotQ4_0VNNIx4t}, dotQ4_0VNNIx8z, 3},
 		{gguf.TypeQ4_1, sizeQ4_1, sizeQ8_1, [2]asmDot{dotQ4_1AVX2, dotQ4_1VNNI}, [2]asmRows{dotQ4_1AVX2r, dotQ4_1VNNIr},
-			[2]asmTile{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}, dotQ4_1VNNIx8z},
+			[2]asmTile{dotQ4_1AVX2x4t, dotQ4_1VNNIx4t}, dotQ4_1VNNIx8z, 0},
 		{gguf.TypeQ5_0, sizeQ5_0, sizeQ8_0, [2]asmDot{dotQ5_0AVX2, dotQ5_0VNNI}, [2]asmRows{dotQ5_0AVX2r, dotQ5_0VNNIr},
-			[2]asmTile{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}, dotQ5_0VNNIx8z},
+			[2]asmTile{dotQ5_0AVX2x4t, dotQ5_0VNNIx4t}, dotQ5_0VNNIx8z, 4},
 		{gguf.TypeQ5_1, sizeQ5_1, sizeQ8_1, [2]asmDot{dotQ5_1AVX2, dotQ5_1VNNI}, [2]asmRows{dotQ5_1AVX2r, dotQ5_1VNNIr},
-			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}, dotQ5_1VNNIx8z},
+			[2]asmTile{dotQ5_1AVX2x4t, dotQ5_1VNNIx4t}, dotQ5_1VNNIx8z, 0},
 	} {
-		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.rows1[isa], k.four[isa])
+		shift := 0
+		if hasVNNI {
+			shift = k.shift
+		}
+		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.rows1[isa], k.four[isa], shift)
 		if hasVNNI {
 			lk.tile8 = asmKernel8(k.wsize, k.xsize == sizeQ8_1, k.eight)
 		}
 		registerLanes(k.t, lk)
-		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.rows1[0], k.four[0])
+		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.rows1[0], k.four[0], 0)
 	}
 }

@@ -28,8 +28,8 @@ func init() {
 		return
 	}
 	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeIQ4_NL: asmKernel(qk, sizeQ4_0, sizeQ8_0, dotIQ4_NLAVX2, nil, noSide(dotIQ4_NLAVX2x4t)), // IQ4_NL blocks are Q4_0's size
-		gguf.TypeIQ4_XS: asmKernel(qkK, sizeIQ4_XS, sizeQ8_K, dotIQ4_XSAVX2, nil, noSide(dotIQ4_XSAVX2x4t)),
+		gguf.TypeIQ4_NL: asmKernel(qk, sizeQ4_0, sizeQ8_0, dotIQ4_NLAVX2, nil, noSide(dotIQ4_NLAVX2x4t), 0), // IQ4_NL blocks are Q4_0's size
+		gguf.TypeIQ4_XS: asmKernel(qkK, sizeIQ4_XS, sizeQ8_K, dotIQ4_XSAVX2, nil, noSide(dotIQ4_XSAVX2x4t), 0),
 	} {
 		registerLanes(t, k)
 		avx2Kernels[t] = k

@@ -26,8 +26,8 @@ func init() {
 		return
 	}
 	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeQ2_K: asmKernel(qkK, sizeQ2_K, sizeQ8_K, dotQ2_KAVX2, nil, noSide(dotQ2_KAVX2x4t)),
-		gguf.TypeQ3_K: asmKernel(qkK, sizeQ3_K, sizeQ8_K, dotQ3_KAVX2, nil, noSide(dotQ3_KAVX2x4t)),
+		gguf.TypeQ2_K: asmKernel(qkK, sizeQ2_K, sizeQ8_K, dotQ2_KAVX2, nil, noSide(dotQ2_KAVX2x4t), 0),
+		gguf.TypeQ3_K: asmKernel(qkK, sizeQ3_K, sizeQ8_K, dotQ3_KAVX2, nil, noSide(dotQ3_KAVX2x4t), 0),
 	} {
 		registerLanes(t, k)
 		avx2Kernels[t] = k

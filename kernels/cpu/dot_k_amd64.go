@@ -34,9 +34,9 @@ func init() {
 		return
 	}
 	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeQ4_K: asmKernel(qkK, sizeQ4_K, sizeQ8_K, dotQ4_KAVX2, nil, noSide(dotQ4_KAVX2x4t)),
-		gguf.TypeQ5_K: asmKernel(qkK, sizeQ5_K, sizeQ8_K, dotQ5_KAVX2, nil, noSide(dotQ5_KAVX2x4t)),
-		gguf.TypeQ6_K: asmKernel(qkK, sizeQ6_K, sizeQ8_K, dotQ6_KAVX2, nil, noSide(dotQ6_KAVX2x4t)),
+		gguf.TypeQ4_K: asmKernel(qkK, sizeQ4_K, sizeQ8_K, dotQ4_KAVX2, nil, noSide(dotQ4_KAVX2x4t), 0),
+		gguf.TypeQ5_K: asmKernel(qkK, sizeQ5_K, sizeQ8_K, dotQ5_KAVX2, nil, noSide(dotQ5_KAVX2x4t), 0),
+		gguf.TypeQ6_K: asmKernel(qkK, sizeQ6_K, sizeQ8_K, dotQ6_KAVX2, nil, noSide(dotQ6_KAVX2x4t), 0),
 	} {
 		registerLanes(t, k)
 		avx2Kernels[t] = k

@@ -42,6 +42,11 @@ type blockType struct {
 	// AVX512BW's mask registers (the Q5 types' fifth bits: one KMOVD and a
 	// masked byte add instead of five shuffles and compares).
 	vdecode string
+	// udecode, for the signed types, leaves the values unsigned (2^corr
+	// more) in Y4: the VNNI kernels with side floats take the lane sums'
+	// correction from side as the integer accumulator's start instead of
+	// moving the signs onto x with VPSIGNB for every row.
+	udecode string
 }
 
 const nibbles = `	VMOVDQU %[1]d(SI), X4
@@ -71,8 +76,10 @@ const q5high = "\tVPAND q5x10<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n"
 
 var types = []blockType{
 	{name: "Q8_0", wsize: 34, xsize: 34, signed: true, decode: "\tVMOVDQU 2(SI), Y4\n",
+		udecode: "\tVPXOR 2(SI), Y15, Y4\n",
 		zdecode: "\tVBROADCASTI64X4 2(SI), Z4\n\tVPXORD Z15, Z4, Z4\n", corr: 7},
 	{name: "Q4_0", wsize: 18, xsize: 34, signed: true, decode: fmt.Sprintf(nibbles, 2) + "\tVPSUBB Y13, Y4, Y4\n",
+		udecode: fmt.Sprintf(nibbles, 2),
 		zdecode: fmt.Sprintf(znibbles, 2), corr: 3},
 	{name: "Q4_1", wsize: 20, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 4),
 		zdecode: fmt.Sprintf(znibbles, 4)},
@@ -81,6 +88,7 @@ var types = []blockType{
 		"\tVPANDN q5f0<>(SB), Y6, Y6\n\tVPOR Y6, Y4, Y4\n",
 		// The same with a mask: subtract 16 where qh's bit is clear.
 		vdecode: fmt.Sprintf(nibbles, 6) + "\tKMOVD 2(SI), K1\n\tKNOTD K1, K1\n\tVPSUBB Y13, Y4, K1, Y4\n",
+		udecode: fmt.Sprintf(nibbles, 6) + "\tKMOVD 2(SI), K1\n\tVPADDB Y13, Y4, K1, Y4\n",
 		// Unsigned: add 16 where it is set, in both halves.
 		zdecode: fmt.Sprintf(znibbles, 6) + "\tKMOVD 2(SI), K1\n\tKUNPCKDQ K1, K1, K1\n\tVPADDB Z29, Z4, K1, Z4\n", corr: 4},
 	{name: "Q5_1", wsize: 24, xsize: 36, min: true, decode: fmt.Sprintf(nibbles, 8) + fmt.Sprintf(fifthBits, 4) + q5high,
@@ -107,6 +115,9 @@ func xaddr(off, k int) string {
 // for four rows), from side floats: a group's [nb][4] d_x, then [nb][4]
 // s_x for Q8_1, one row reading lane 0 of the pointer it is given. One row
 // of x with side loops over rows of w (the decoding form), without over one.
+// The VNNI kernels of signed types with side read the weights unsigned and
+// start each block's integer sums at the correction that follows d_x in
+// side ([nb][4 rows][8 lanes] int32, laneSide), a row's at the corr pointer.
 func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p := func(format string, a ...any) { fmt.Fprintf(w, format+"\n", a...) }
 	side = side || rows > 1
@@ -117,8 +128,8 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	}
 	switch {
 	case rows == 1 && side:
-		p("// func dot%s%sr(nb int, w *byte, wrb, rows int, x *byte, side, dst *float32)", t.name, isa)
-		p("TEXT ·dot%s%sr(SB), NOSPLIT, $0-56", t.name, isa)
+		p("// func dot%s%sr(nb int, w *byte, wrb, rows int, x *byte, side, corr, dst *float32)", t.name, isa)
+		p("TEXT ·dot%s%sr(SB), NOSPLIT, $0-64", t.name, isa)
 	case rows == 1:
 		p("// func dot%s%s(nb int, w, x *byte) float32", t.name, isa)
 		p("TEXT ·dot%s%s(SB), NOSPLIT, $0-28", t.name, isa)
@@ -126,7 +137,11 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		p("// func dot%s%sx4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, side, dst *float32, dstride int)", t.name, isa)
 		p("TEXT ·dot%s%sx4t(SB), NOSPLIT, $0-72", t.name, isa)
 	}
+	ucorr := vnni && t.signed && side
 	consts := func() {
+		if ucorr && t.name == "Q8_0" {
+			p("\tVPBROADCASTB x80<>(SB), Y15")
+		}
 		if !vnni {
 			p("\tVPCMPEQW Y15, Y15, Y15")
 			p("\tVPSRLW $15, Y15, Y15")
@@ -168,7 +183,7 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		// dst[r] (DX).
 		p("\tMOVQ w+8(FP), BX")
 		p("\tMOVQ rows+24(FP), R13")
-		p("\tMOVQ dst+48(FP), DX")
+		p("\tMOVQ dst+56(FP), DX")
 		consts()
 		p("\tTESTQ R13, R13")
 		p("\tJZ end")
@@ -177,9 +192,13 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		p("\tMOVQ BX, SI")
 		p("\tMOVQ x+32(FP), DI")
 		p("\tMOVQ side+40(FP), R10")
-		p("\tMOVQ CX, R11")
-		p("\tSHLQ $4, R11")
-		p("\tADDQ R10, R11")
+		if ucorr {
+			p("\tMOVQ corr+48(FP), R11")
+		} else {
+			p("\tMOVQ CX, R11")
+			p("\tSHLQ $4, R11")
+			p("\tADDQ R10, R11")
+		}
 	} else {
 		p("\tMOVQ nb+0(FP), CX")
 		p("\tMOVQ w+8(FP), SI")
@@ -195,12 +214,15 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p("\tTESTQ CX, CX")
 	p("\tJZ done")
 	p("loop:")
-	if vnni && t.vdecode != "" {
+	switch {
+	case ucorr:
+		w.WriteString(t.udecode)
+	case vnni && t.vdecode != "":
 		w.WriteString(t.vdecode)
-	} else {
+	default:
 		w.WriteString(t.decode)
 	}
-	if t.signed {
+	if t.signed && !ucorr {
 		p("\tVPSIGNB Y4, Y4, Y5")
 	}
 	p("\tVPBROADCASTW (SI), X9")
@@ -224,6 +246,9 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		}
 		// Eight lanes of four exact products each.
 		switch {
+		case ucorr:
+			p("\tVMOVDQU %d(R11), Y7", 32*k)
+			p("\tVPDPBUSD %s, Y4, Y7", xaddr(xq, k))
 		case t.signed && vnni:
 			p("\tVMOVDQU %s, Y8", xaddr(xq, k))
 			p("\tVPSIGNB Y4, Y8, Y8")
@@ -262,7 +287,11 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 	p("\tADDQ $%d, DI", t.xsize)
 	if side {
 		p("\tADDQ $16, R10")
-		p("\tADDQ $16, R11")
+		if ucorr {
+			p("\tADDQ $128, R11")
+		} else {
+			p("\tADDQ $16, R11")
+		}
 	}
 	p("\tDECQ CX")
 	p("\tJNZ loop")
@@ -305,8 +334,9 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 
 // tile8 writes dot<T>VNNIx8z: rows rows of w against a group of eight rows
 // of x in the interleaved layout of laneInterleave8 (xi: per block the eight
-// rows' 32 quants, then for Q8_0 activations their eight lane sums, negated,
-// as int32), each result the bits of the one-row kernel's.
+// rows' 32 quants, then for Q8_0 activations their corrections, the eight
+// lane sums times -2^corr as int32), each result the bits of the one-row
+// kernel's.
 //
 // A ZMM register holds two rows of x: VPDPBUSD on the weights doubled into
 // both halves gives both rows' eight exact lane sums in one instruction, and
@@ -371,7 +401,7 @@ func tile8(w *bytes.Buffer, t blockType) {
 	}
 	for j := 0; j < 4; j++ {
 		if t.corr > 0 {
-			p("\tVPSLLD $%d, %d(DI), Z%d", t.corr, 256+64*j, 16+j)
+			p("\tVMOVDQU32 %d(DI), Z%d", 256+64*j, 16+j)
 		} else {
 			p("\tVPXORD Z%d, Z%d, Z%d", 16+j, 16+j, 16+j)
 		}

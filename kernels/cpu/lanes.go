@@ -2,6 +2,7 @@ package cpu
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/openweights/owl/gguf"
 )
@@ -31,39 +32,74 @@ type laneKernel struct {
 	// floats (laneSide) when the kernel reads them.
 	tile4 func(n int, w []byte, wrb, rows int, x []byte, xrb int, side, dst []float32, dstride int)
 	// dotRows computes rows rows of w (wrb bytes apart) against one row
-	// of x, result r to dst[r], x's block scales from side (lane 0 of the
-	// groups of four floats side starts at): decoding, and the rows of x
-	// after the whole groups of four. nil when side is false.
-	dotRows func(n int, w []byte, wrb, rows int, x []byte, side, dst []float32)
+	// of x, result r to dst[r], x's side floats from lane of the four-row
+	// group's side: decoding, and the rows of x after the whole groups of
+	// four. nil when side is false.
+	dotRows func(n int, w []byte, wrb, rows int, x []byte, side []float32, lane int, dst []float32)
 	// tile8, where the CPU has it, is tile4 for eight rows of x in the
 	// interleaved layout of laneInterleave8 (xi, with side its side8).
 	tile8 func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
 	// side says whether tile4 and dotRows read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
+	// shift, when not 0, says the kernels read signed weights unsigned,
+	// 2^shift more, and take the correction (laneSide, laneInterleave8)
+	// as each block's integer start.
+	shift int
+}
+
+// laneCorr returns the negated lane sums of a Q8_0 block's 32 quants (four
+// values a lane) times 2^shift: dot(w + 2^shift, x) + corr = dot(w, x).
+func laneCorr(q *[32]byte, shift int) (c [8]int32) {
+	for l := 0; l < 8; l += 2 {
+		// Two lanes at once: the bytes' unsigned sums, less 256 for each
+		// negative byte.
+		v := binary.LittleEndian.Uint64(q[4*l:])
+		t := v&0x00FF00FF00FF00FF + v>>8&0x00FF00FF00FF00FF
+		t = t&0x0000FFFF0000FFFF + t>>16&0x0000FFFF0000FFFF
+		h := v >> 7 & 0x0101010101010101
+		h += h >> 8
+		h = (h + h>>16) & 0x000000FF000000FF
+		c[l] = int32(uint32(h<<8-t)) << shift
+		c[l+1] = int32(uint32((h>>32)<<8-t>>32)) << shift
+	}
+	return c
 }
 
 // laneSideLen is the length of one four-row group's side floats for nb
-// blocks: [nb][4] d_x, then for Q8_1 [nb][4] s_x.
-func laneSideLen(nb int, q81 bool) int {
-	if q81 {
+// blocks: [nb][4] d_x, then for Q8_1 [nb][4] s_x, or with a shift the
+// corrections [nb][4 rows][8 lanes] (int32 bits).
+func laneSideLen(nb int, q81 bool, shift int) int {
+	switch {
+	case q81:
 		return 8 * nb
+	case shift > 0:
+		return 36 * nb
 	}
 	return 4 * nb
 }
 
 // laneSide writes row k (of four) of a group's side floats from its Q8_0
 // or Q8_1 row x of nb blocks: the block scales converted once per MatMul
-// rather than once per row of w.
-func laneSide(side []float32, k int, x []byte, nb int, q81 bool) {
-	bs := sizeQ8_0
+// rather than once per row of w, and with a shift the corrections.
+func laneSide(side []float32, k int, x []byte, nb int, q81 bool, shift int) {
 	if q81 {
-		bs = sizeQ8_1
+		for b := 0; b < nb; b++ {
+			xb := (*[sizeQ8_1]byte)(x[b*sizeQ8_1:])
+			side[4*b+k] = f16Table[binary.LittleEndian.Uint16(xb[:])]
+			side[4*(nb+b)+k] = f16Table[binary.LittleEndian.Uint16(xb[2:])]
+		}
+		return
 	}
 	for b := 0; b < nb; b++ {
-		side[4*b+k] = half(x[b*bs:])
-		if q81 {
-			side[4*(nb+b)+k] = half(x[b*bs+2:])
+		xb := (*[sizeQ8_0]byte)(x[b*sizeQ8_0:])
+		side[4*b+k] = f16Table[binary.LittleEndian.Uint16(xb[:])]
+		if shift > 0 {
+			c := laneCorr((*[32]byte)(xb[2:]), shift)
+			dst := (*[8]float32)(side[4*nb+32*b+8*k:])
+			for l, v := range c {
+				dst[l] = math.Float32frombits(uint32(v))
+			}
 		}
 	}
 }
@@ -86,11 +122,11 @@ func laneSide8Len(nb int, q81 bool) int {
 
 // laneInterleave8 writes row k (of eight) of a group's tile8 activations
 // from its Q8_0 or Q8_1 row x of nb blocks. Per block xi holds the eight
-// rows' 32 quants, so that one 64-byte load carries two rows; for Q8_0
-// (the signed weight types, read unsigned) follow each row's eight
-// four-value sums, negated, as little-endian int32. side holds [nb][8] d_x,
-// then for Q8_1 [nb][8] s_x.
-func laneInterleave8(xi []byte, side []float32, k int, x []byte, nb int, q81 bool) {
+// rows' 32 quants, so that one 64-byte load carries two rows; for Q8_0 (the
+// signed weight types, read unsigned) follow each row's corrections
+// (laneCorr) as little-endian int32. side holds [nb][8] d_x, then for Q8_1
+// [nb][8] s_x.
+func laneInterleave8(xi []byte, side []float32, k int, x []byte, nb int, q81 bool, shift int) {
 	if q81 {
 		for b := 0; b < nb; b++ {
 			xb := (*[sizeQ8_1]byte)(x[b*sizeQ8_1:])
@@ -105,18 +141,10 @@ func laneInterleave8(xi []byte, side []float32, k int, x []byte, nb int, q81 boo
 		dst := (*[512]byte)(xi[b*512:])
 		copy(dst[32*k:][:32], xb[2:])
 		side[8*b+k] = f16Table[binary.LittleEndian.Uint16(xb[:])]
+		c := laneCorr((*[32]byte)(xb[2:]), shift)
 		sums := (*[32]byte)(dst[256+32*k:])
-		for l := 0; l < 8; l += 2 {
-			// Two lanes at once: the bytes' unsigned sums, less 256 for
-			// each negative byte, negated.
-			v := binary.LittleEndian.Uint64(xb[2+4*l:])
-			t := v&0x00FF00FF00FF00FF + v>>8&0x00FF00FF00FF00FF
-			t = t&0x0000FFFF0000FFFF + t>>16&0x0000FFFF0000FFFF
-			h := v >> 7 & 0x0101010101010101
-			h += h >> 8
-			h = (h + h>>16) & 0x000000FF000000FF
-			binary.LittleEndian.PutUint32(sums[4*l:], uint32(h<<8-t))
-			binary.LittleEndian.PutUint32(sums[4*l+4:], uint32((h>>32)<<8-t>>32))
+		for l, v := range c {
+			binary.LittleEndian.PutUint32(sums[4*l:], uint32(v))
 		}
 	}
 }

@@ -60,10 +60,10 @@ func TestLaneKernels(t *testing.T) {
 					xrb := rowSize(tr.VecDotType, n) + 4*r.IntN(3)
 					xs := make([]byte, 4*xrb)
 					q81 := tr.VecDotType == gguf.TypeQ8_1
-					side := make([]float32, laneSideLen(n/qk, q81))
+					side := make([]float32, laneSideLen(n/qk, q81, k.shift))
 					for i := 0; i < 4; i++ {
 						tr.FromFloat(xs[i*xrb:], randRow(r, n, kind+i))
-						laneSide(side, i, xs[i*xrb:], n/qk, q81)
+						laneSide(side, i, xs[i*xrb:], n/qk, q81, k.shift)
 					}
 					// A tile: the row of w and up to four more, wrb apart.
 					rows := 1 + r.IntN(5)
@@ -91,7 +91,7 @@ func TestLaneKernels(t *testing.T) {
 						want := refLaneDot(typ, n, wrow, xi)
 						got := k.dot(n, wrow, xi)
 						rowsOut := make([]float32, rows)
-						k.dotRows(n, ws, wrb, rows, xi, side[i:], rowsOut)
+						k.dotRows(n, ws, wrb, rows, xi, side, i, rowsOut)
 						for j, gs := range rowsOut {
 							wj := ws[j*wrb : j*wrb+len(wrow)]
 							if want := refLaneDot(typ, n, wj, xi); math.Float32bits(gs) != math.Float32bits(want) {
@@ -187,7 +187,7 @@ func TestLaneTile8(t *testing.T) {
 							}
 						}
 					}
-					laneInterleave8(xi, side, i, row, nb, q81)
+					laneInterleave8(xi, side, i, row, nb, q81, k.shift)
 				}
 				rows := 1 + r.IntN(5)
 				wrb := rowSize(typ, n) + 2*r.IntN(3)

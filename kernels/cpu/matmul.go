@@ -22,6 +22,7 @@ type convTask struct {
 	side    []float32
 	sideLen int
 	q81     bool
+	shift   int // the lane kernels' correction shift (laneKernel.shift)
 	// xi and side8, when set, receive the rows below n8 in the eight-row
 	// tiles' layout (laneInterleave8), xiLen bytes and side8Len floats a
 	// group; side then only those after.
@@ -38,10 +39,10 @@ func (c *convTask) do(_, lo, hi int) {
 			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
 			if i < c.n8 {
 				g := i / 8
-				laneInterleave8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81)
+				laneInterleave8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81, c.shift)
 			} else if c.side != nil {
 				g := i / 4
-				laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81)
+				laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81, c.shift)
 			}
 			continue
 		}
@@ -156,8 +157,8 @@ func (m *matmulTask) laneTile(r0, r1, i0, i1 int) {
 			}
 			continue
 		}
-		side := m.side[i/4*m.sideLen+i%4 : (i/4+1)*m.sideLen]
-		m.lk.dotRows(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, side, d[r0:r1])
+		side := m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		m.lk.dotRows(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, side, i%4, d[r0:r1])
 	}
 }
 
@@ -291,7 +292,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		if lanes {
 			m.lk = lk
 			q81 := tr.VecDotType == gguf.TypeQ8_1
-			m.sideLen = laneSideLen(cols/qk, q81)
+			m.sideLen = laneSideLen(cols/qk, q81, lk.shift)
 			groups := (n + 3) / 4
 			if !lk.side {
 				groups = 0
@@ -301,7 +302,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 			}
 			m.side = b.side[:groups*m.sideLen]
 			if groups > 0 {
-				b.conv.side, b.conv.sideLen, b.conv.q81 = m.side, m.sideLen, q81
+				b.conv.side, b.conv.sideLen, b.conv.q81, b.conv.shift = m.side, m.sideLen, q81, lk.shift
 			}
 			if g8 := n / 8; lk.tile8 != nil && g8 > 0 {
 				nb := cols / qk
@@ -313,7 +314,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 					b.side8 = make([]float32, g8*m.side8Len)
 				}
 				m.xi, m.side8 = b.xi[:g8*m.xiLen], b.side8[:g8*m.side8Len]
-				b.conv.xi, b.conv.side8, b.conv.q81 = m.xi, m.side8, q81
+				b.conv.xi, b.conv.side8, b.conv.q81, b.conv.shift = m.xi, m.side8, q81, lk.shift
 				b.conv.n8, b.conv.xiLen, b.conv.side8Len = m.n8, m.xiLen, m.side8Len
 			}
 		}

@@ -24,12 +24,12 @@ func BenchmarkLaneTiles(b *testing.B) {
 		xs := make([]byte, 8*xrb)
 		xi := make([]byte, laneXiLen(nb, q81))
 		side8 := make([]float32, laneSide8Len(nb, q81))
-		sl := laneSideLen(nb, q81)
+		sl := laneSideLen(nb, q81, k.shift)
 		side := make([]float32, 2*sl)
 		for i := 0; i < 8; i++ {
 			tr.FromFloat(xs[i*xrb:], randRow(r, n, i))
-			laneInterleave8(xi, side8, i, xs[i*xrb:], nb, q81)
-			laneSide(side[i/4*sl:], i%4, xs[i*xrb:], nb, q81)
+			laneInterleave8(xi, side8, i, xs[i*xrb:], nb, q81, k.shift)
+			laneSide(side[i/4*sl:], i%4, xs[i*xrb:], nb, q81, k.shift)
 		}
 		wrb := rowSize(typ, n)
 		ws := make([]byte, rows*wrb)
