@@ -53,3 +53,34 @@ func BenchmarkLaneTiles(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkLaneRows times decoding's one-row kernels (dotRows) over 16 rows
+// of w of 576 columns (in L1) against one row of x, in nanoseconds per
+// (w row, block).
+func BenchmarkLaneRows(b *testing.B) {
+	r := newRand(b)
+	for _, typ := range []gguf.Type{gguf.TypeQ8_0, gguf.TypeQ4_0, gguf.TypeQ4_1, gguf.TypeQ5_0, gguf.TypeQ5_1} {
+		k, ok := laneKernels[typ]
+		if !ok || k.dotRows == nil {
+			b.Skipf("no lane kernels for %v on this CPU", typ)
+		}
+		tr := traits[typ]
+		q81 := tr.VecDotType == gguf.TypeQ8_1
+		const n, rows = 576, 16
+		nb := n / qk
+		x := make([]byte, rowSize(tr.VecDotType, n))
+		tr.FromFloat(x, randRow(r, n, 0))
+		side := make([]float32, laneSideLen(nb, q81, k.shift))
+		laneSide(side, 0, x, nb, q81, k.shift)
+		wrb := rowSize(typ, n)
+		ws := make([]byte, rows*wrb)
+		randBlocks(r, typ, ws)
+		dst := make([]float32, rows)
+		b.Run(typ.String(), func(b *testing.B) {
+			for b.Loop() {
+				k.dotRows(n, ws, wrb, rows, x, side, 0, dst)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(rows*nb), "ns/block")
+		})
+	}
+}
