@@ -321,12 +321,22 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		}
 	}
 	if rows > 1 || side {
-		p("\tADDQ $4, DX")
-		p("\tADDQ wrb+16(FP), BX")
-		p("\tDECQ R13")
-		p("\tJNZ rowloop")
-		p("end:")
+		nextRow(p)
+		return
 	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// nextRow ends a kernel that loops over rows of w (BX, wrb apart; R13
+// left) writing one float of dst (DX) a row.
+func nextRow(p func(string, ...any)) {
+	p("\tADDQ $4, DX")
+	p("\tADDQ wrb+16(FP), BX")
+	p("\tDECQ R13")
+	p("\tJNZ rowloop")
+	p("end:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
@@ -420,14 +430,7 @@ func tile8(w *bytes.Buffer, t blockType) {
 	p("\tJNZ loop")
 	p("done:")
 	tile8out(p, t)
-	p("\tADDQ $4, DX")
-	p("\tADDQ wrb+16(FP), BX")
-	p("\tDECQ R13")
-	p("\tJNZ rowloop")
-	p("end:")
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
+	nextRow(p)
 }
 
 // tile8out adds the lanes of Z0-Z3 (rows 2j, 2j+1 in their halves) and
