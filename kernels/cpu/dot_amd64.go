@@ -204,19 +204,20 @@ func asmKernel(block, wsize, xsize int, one asmDot, rows1 asmRows, tile asmTile,
 	return k
 }
 
-// asmKernel8 wraps an eight-row tile kernel for blocks of qk values, wsize
-// bytes in w, checking the bounds the assembly cannot.
-func asmKernel8(wsize int, q81 bool, tile asmTile8) func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int) {
+// asmKernel8 wraps an eight-row tile kernel for blocks of block values,
+// wsize bytes in w, its activations in layout, checking the bounds the
+// assembly cannot.
+func asmKernel8(block, wsize int, layout tile8Layout, tile asmTile8) func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int) {
 	return func(n int, w []byte, wrb, rows int, xi []byte, sf, dst []float32, dstride int) {
-		nb := n / qk
+		nb := n / block
 		if rows <= 0 {
 			return
 		}
 		if nb == 0 || wrb < nb*wsize || dstride < rows {
 			panic("cpu: tile8: empty or overlapping rows")
 		}
-		_, _ = w[(rows-1)*wrb+nb*wsize-1], xi[laneXiLen(nb, q81)-1]
-		_, _ = sf[laneSide8Len(nb, q81)-1], dst[7*dstride+rows-1]
+		_, _ = w[(rows-1)*wrb+nb*wsize-1], xi[layout.xiLen(n)-1]
+		_, _ = sf[layout.sideLen(n)-1], dst[7*dstride+rows-1]
 		tile(nb, &w[0], wrb, rows, &xi[0], &sf[0], &dst[0], 4*dstride)
 	}
 }
@@ -256,7 +257,8 @@ func init() {
 		}
 		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.rows1[isa], k.four[isa], shift)
 		if hasVNNI {
-			lk.tile8 = asmKernel8(k.wsize, k.xsize == sizeQ8_1, k.eight)
+			lk.layout8 = legacyLayout8(k.xsize == sizeQ8_1, shift)
+			lk.tile8 = asmKernel8(qk, k.wsize, lk.layout8, k.eight)
 		}
 		registerLanes(k.t, lk)
 		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.rows1[0], k.four[0], 0)

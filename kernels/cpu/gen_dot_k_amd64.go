@@ -83,6 +83,16 @@ func (g *gen) sumAdd(sc, k int) {
 // into eight 6-bit scales and eight 6-bit minimums, widened to 16 bits at
 // 0(SP) (scales) and 16(SP) (minimums).
 func (g *gen) scalesK4() {
+	g.scaleBytesK4()
+	g.p("\tMOVQ AX, X12")
+	g.p("\tVPINSRQ $1, BX, X12, X12")
+	g.p("\tVPMOVZXBW X12, Y12")
+	g.p("\tVMOVDQU Y12, 0(SP)")
+}
+
+// scaleBytesK4 leaves the eight scales in the bytes of AX and the eight
+// minimums in those of BX.
+func (g *gen) scaleBytesK4() {
 	g.p("\tMOVL 4(SI), AX")
 	g.p("\tMOVL 8(SI), BX")
 	g.p("\tMOVL 12(SI), R10")
@@ -111,10 +121,6 @@ func (g *gen) scalesK4() {
 	g.p("\tORQ R10, AX")
 	g.p("\tSHLQ $32, R11")
 	g.p("\tORQ R11, BX")
-	g.p("\tMOVQ AX, X12")
-	g.p("\tVPINSRQ $1, BX, X12, X12")
-	g.p("\tVPMOVZXBW X12, Y12")
-	g.p("\tVMOVDQU Y12, 0(SP)")
 }
 
 // minsK4 computes each row's minimum products: the sixteen bsums added in
@@ -311,6 +317,151 @@ func (g *gen) q6K() {
 	g.finish(false, false)
 }
 
+// q4K8 writes dotQ4_KVNNIx8z: rows rows of w against a group of eight
+// rows of Q8_K x interleaved by laneInterleaveK8 (per super-block: for each
+// of the eight 32-value groups the eight rows' quants, 256 bytes, then each
+// row's eight pair sums of its bsums, int16, 128 bytes; side: [nb][8] d_x),
+// each result the bits of dotQ4_KAVX2's.
+//
+// A ZMM register holds two rows of x, as in the legacy types' tiles: per
+// group VPDPBUSD gives both rows' exact four-value lane sums, and VPDPWSSD
+// multiplies them by the group's scale (a dword with zero high word,
+// broadcast from the stack: the sums fit in 16 bits) into the lane sums.
+// The minimum products of four rows at a time are one VPMADDWD of their
+// bsum pairs with the eight minimums repeated in every 128-bit lane.
+//
+//	SI w, DI xi, R8 side, CX super-blocks left, DX dst, R13 rows left
+//	(the row of w at 64(SP)); AX, BX, R10-R12 the scale unpacking
+//	Z0-Z3 float lane accumulators (rows 2p, 2p+1), Z4/Z5 a 64-value
+//	stretch's low and high nibbles doubled, Y6 d_w·d_x, Y7 dmin·d_x,
+//	Z8/Z9 the minimum accumulators of rows 0-3 and 4-7 (four lanes a
+//	row), Z10 the minimums, Z14 0x0F bytes, Z16-Z19 lane sums, Z20-Z23
+//	temporaries, Z24-Z27 and Z29-Z31 permutations, Z28 the result gather
+//	Stack: 0-31 the eight scales as dwords, 64 the row of w
+func (g *gen) q4K8() {
+	g.p("// func dotQ4_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)")
+	g.p("TEXT ·dotQ4_KVNNIx8z(SB), NOSPLIT, $72-64")
+	g.p("\tMOVQ w+8(FP), BX")
+	g.p("\tMOVQ BX, 64(SP)")
+	g.p("\tMOVQ rows+24(FP), R13")
+	g.p("\tMOVQ dst+48(FP), DX")
+	g.p("\tVPBROADCASTB k4nib<>(SB), Z14")
+	for j := 0; j < 4; j++ {
+		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
+	}
+	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
+	g.p("\tVMOVDQU32 k8quad<>(SB), Z29")
+	g.p("\tVMOVDQU32 k8quad<>+64(SB), Z30")
+	g.p("\tVMOVDQU32 k8gather4<>(SB), Z31")
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ end")
+	g.p("rowloop:")
+	g.p("\tMOVQ nb+0(FP), CX")
+	g.p("\tMOVQ 64(SP), SI")
+	g.p("\tMOVQ xi+32(FP), DI")
+	g.p("\tMOVQ side+40(FP), R8")
+	for j := 0; j < 4; j++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
+	}
+	g.p("\tVPXORD Z8, Z8, Z8")
+	g.p("\tVPXORD Z9, Z9, Z9")
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
+	g.scaleBytesK4()
+	// Scales as dwords for VPDPWSSD's broadcast; minimums as words in
+	// every 128-bit lane of Z10.
+	g.p("\tMOVQ AX, X12")
+	g.p("\tVPMOVZXBD X12, Y12")
+	g.p("\tVMOVDQU Y12, 0(SP)")
+	g.p("\tMOVQ BX, X12")
+	g.p("\tVPMOVZXBW X12, X12")
+	g.p("\tVSHUFI32X4 $0, Z12, Z12, Z10")
+	g.p("\tVPBROADCASTW 0(SI), X11")
+	g.p("\tVCVTPH2PS X11, Y11")
+	g.p("\tVMULPS (R8), Y11, Y6")
+	g.p("\tVPBROADCASTW 2(SI), X11")
+	g.p("\tVCVTPH2PS X11, Y11")
+	g.p("\tVMULPS (R8), Y11, Y7")
+	for p := 0; p < 4; p++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", 16+p, 16+p, 16+p)
+	}
+	for j := 0; j < 4; j++ {
+		g.p("\tVBROADCASTI64X4 %d(SI), Z4", 16+32*j)
+		g.p("\tVPSRLW $4, Z4, Z5")
+		g.p("\tVPANDD Z14, Z4, Z4")
+		g.p("\tVPANDD Z14, Z5, Z5")
+		for h := 0; h < 2; h++ {
+			grp := 2*j + h
+			for p := 0; p < 4; p++ {
+				g.p("\tVPXORD Z%d, Z%d, Z%d", 20+p, 20+p, 20+p)
+				g.p("\tVPDPBUSD %d(DI), Z%d, Z%d", 256*grp+64*p, 4+h, 20+p)
+				g.p("\tVPDPWSSD.BCST %d(SP), Z%d, Z%d", 4*grp, 20+p, 16+p)
+			}
+		}
+	}
+	for p := 0; p < 4; p++ {
+		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVPERMPS Z6, Z%d, Z%d", 24+p, 20+p)
+		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+p, 16+p, p)
+	}
+	// acc_m -= (d_x·dmin)·prod, four rows a register.
+	for h := 0; h < 2; h++ {
+		g.p("\tVPMADDWD %d(DI), Z10, Z%d", 2048+64*h, 20+h)
+		g.p("\tVCVTDQ2PS Z%d, Z%d", 20+h, 20+h)
+		g.p("\tVPERMPS Z7, Z%d, Z%d", 29+h, 22+h)
+		g.p("\tVFNMADD231PS Z%d, Z%d, Z%d", 22+h, 20+h, 8+h)
+	}
+	g.p("\tADDQ $144, SI")
+	g.p("\tADDQ $2176, DI")
+	g.p("\tADDQ $32, R8")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.p("done:")
+	for j := 0; j < 4; j++ {
+		// hsum_float_8 in each half: lanes 0 and 8 hold rows 2j, 2j+1.
+		g.p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z16", j, j)
+		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
+		g.p("\tVPERMILPS $0x4E, Z%d, Z16", j)
+		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
+		g.p("\tVMOVSHDUP Z%d, Z16", j)
+		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
+	}
+	g.p("\tVPERMT2PS Z1, Z28, Z0")
+	g.p("\tVPERMT2PS Z3, Z28, Z2")
+	g.p("\tVINSERTF128 $1, X2, Y0, Y0")
+	for _, m := range []int{8, 9} {
+		// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
+		g.p("\tVPERMILPS $0x4E, Z%d, Z16", m)
+		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+		g.p("\tVMOVSHDUP Z%d, Z16", m)
+		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+	}
+	g.p("\tVPERMT2PS Z9, Z31, Z8")
+	g.p("\tVADDPS Y8, Y0, Y0")
+	g.p("\tMOVQ dstride+56(FP), AX")
+	g.p("\tLEAQ (AX)(AX*2), R12")
+	g.p("\tLEAQ (DX)(AX*4), R9")
+	g.p("\tVMOVSS X0, (DX)")
+	g.p("\tVEXTRACTPS $1, X0, (DX)(AX*1)")
+	g.p("\tVEXTRACTPS $2, X0, (DX)(AX*2)")
+	g.p("\tVEXTRACTPS $3, X0, (DX)(R12*1)")
+	g.p("\tVEXTRACTF128 $1, Y0, X0")
+	g.p("\tVMOVSS X0, (R9)")
+	g.p("\tVEXTRACTPS $1, X0, (R9)(AX*1)")
+	g.p("\tVEXTRACTPS $2, X0, (R9)(AX*2)")
+	g.p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
+	g.p("\tADDQ $4, DX")
+	g.p("\tMOVQ wrb+16(FP), AX")
+	g.p("\tADDQ AX, 64(SP)")
+	g.p("\tDECQ R13")
+	g.p("\tJNZ rowloop")
+	g.p("end:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
 func main() {
 	var out bytes.Buffer
 	out.WriteString(`// Code generated by gen_dot_k_amd64.go; DO NOT EDIT.
@@ -344,7 +495,30 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 		fmt.Fprintf(&out, "DATA k6shuf<>+%d(SB)/8, $0x%016x\n", 16*i, lo)
 		fmt.Fprintf(&out, "DATA k6shuf<>+%d(SB)/8, $0x%016x\n", 16*i+8, hi)
 	}
-	out.WriteString("GLOBL k6shuf<>(SB), RODATA|NOPTR, $128\n\n")
+	out.WriteString("GLOBL k6shuf<>(SB), RODATA|NOPTR, $128\n")
+	// The eight-row tile's permutations: products 2p and 2p+1 over the
+	// halves; lanes 0 and 8 of two registers; product r over lanes 4r..4r+3
+	// (rows 0-3, then 4-7); lanes 0, 4, 8, 12 of two registers.
+	for p := 0; p < 4; p++ {
+		for k := 0; k < 16; k++ {
+			fmt.Fprintf(&out, "DATA k8pair<>+%d(SB)/4, $%d\n", 64*p+4*k, 2*p+k/8)
+		}
+	}
+	out.WriteString("GLOBL k8pair<>(SB), RODATA|NOPTR, $256\n")
+	for k, v := range []int{0, 8, 16, 24} {
+		fmt.Fprintf(&out, "DATA k8gather<>+%d(SB)/4, $%d\n", 4*k, v)
+	}
+	out.WriteString("GLOBL k8gather<>(SB), RODATA|NOPTR, $64\n")
+	for h := 0; h < 2; h++ {
+		for k := 0; k < 16; k++ {
+			fmt.Fprintf(&out, "DATA k8quad<>+%d(SB)/4, $%d\n", 64*h+4*k, 4*h+k/4)
+		}
+	}
+	out.WriteString("GLOBL k8quad<>(SB), RODATA|NOPTR, $128\n")
+	for k := 0; k < 8; k++ {
+		fmt.Fprintf(&out, "DATA k8gather4<>+%d(SB)/4, $%d\n", 4*k, 4*k)
+	}
+	out.WriteString("GLOBL k8gather4<>(SB), RODATA|NOPTR, $64\n\n")
 	for _, rows := range []int{1, 4} {
 		for _, t := range []string{"Q4_K", "Q5_K", "Q6_K"} {
 			g := &gen{rows: rows}
@@ -359,6 +533,9 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 			out.Write(g.w.Bytes())
 		}
 	}
+	g := &gen{rows: 8}
+	g.q4K8()
+	out.Write(g.w.Bytes())
 	if err := os.WriteFile("dot_k_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -37,8 +37,9 @@ type laneKernel struct {
 	// four. nil when side is false.
 	dotRows func(n int, w []byte, wrb, rows int, x []byte, side []float32, lane int, dst []float32)
 	// tile8, where the CPU has it, is tile4 for eight rows of x in the
-	// interleaved layout of laneInterleave8 (xi, with side its side8).
-	tile8 func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
+	// interleaved layout that layout8 writes (xi, with side its side8).
+	tile8   func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
+	layout8 tile8Layout
 	// side says whether tile4 and dotRows read side; the Q8_K kernels, whose
 	// activation blocks carry a float32 scale, do not (side is then nil).
 	side bool
@@ -101,6 +102,57 @@ func laneSide(side []float32, k int, x []byte, nb int, q81 bool, shift int) {
 				dst[l] = math.Float32frombits(uint32(v))
 			}
 		}
+	}
+}
+
+// tile8Layout is how a type's eight-row tiles take their activations: the
+// lengths of one eight-row group's interleaved quants (xiLen) and side
+// floats (sideLen) for rows of n values, and write, which fills row k of a
+// group from a row x of the type's VecDotType.
+type tile8Layout struct {
+	xiLen, sideLen func(n int) int
+	write          func(xi []byte, side []float32, k int, x []byte, n int)
+}
+
+// legacyLayout8 is the 32-value block types' tile8Layout (laneInterleave8).
+func legacyLayout8(q81 bool, shift int) tile8Layout {
+	return tile8Layout{
+		xiLen:   func(n int) int { return laneXiLen(n/qk, q81) },
+		sideLen: func(n int) int { return laneSide8Len(n/qk, q81) },
+		write: func(xi []byte, side []float32, k int, x []byte, n int) {
+			laneInterleave8(xi, side, k, x, n/qk, q81, shift)
+		},
+	}
+}
+
+// kLayout8 is the Q8_K tiles' tile8Layout (laneInterleaveK8).
+var kLayout8 = tile8Layout{
+	xiLen:   func(n int) int { return laneXiBlockK * (n / qkK) },
+	sideLen: func(n int) int { return 8 * (n / qkK) },
+	write: func(xi []byte, side []float32, k int, x []byte, n int) {
+		laneInterleaveK8(xi, side, k, x, n/qkK)
+	},
+}
+
+// laneXiBlockK is one super-block's bytes in laneInterleaveK8's layout.
+const laneXiBlockK = 8*256 + 8*16
+
+// laneInterleaveK8 writes row k (of eight) of a group's Q8_K tile8
+// activations from its row x of nb super-blocks: per super-block, for each
+// of the eight 32-value groups the eight rows' quants, then each row's
+// eight sums of bsum pairs (int16, wrapping as VPHADDW adds); side holds
+// [nb][8] d_x.
+func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int) {
+	for b := 0; b < nb; b++ {
+		xb := (*q8K)(x[b*sizeQ8_K:])
+		dst := (*[laneXiBlockK]byte)(xi[b*laneXiBlockK:])
+		for g := 0; g < 8; g++ {
+			copy(dst[256*g+32*k:][:32], xb[4+32*g:][:32])
+		}
+		for i := 0; i < 8; i++ {
+			binary.LittleEndian.PutUint16(dst[2048+16*k+2*i:], uint16(int16(q8KBsum(xb, 2*i)+q8KBsum(xb, 2*i+1))))
+		}
+		side[8*b+k] = q8KScale(xb)
 	}
 }
 

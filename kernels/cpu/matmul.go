@@ -24,12 +24,13 @@ type convTask struct {
 	q81     bool
 	shift   int // the lane kernels' correction shift (laneKernel.shift)
 	// xi and side8, when set, receive the rows below n8 in the eight-row
-	// tiles' layout (laneInterleave8), xiLen bytes and side8Len floats a
+	// tiles' layout (write8, the kernel's layout8), xiLen bytes and side8Len floats a
 	// group; side then only those after.
 	xi              []byte
 	side8           []float32
 	n8              int
 	xiLen, side8Len int
+	write8          func(xi []byte, side []float32, k int, x []byte, n int)
 }
 
 func (c *convTask) do(_, lo, hi int) {
@@ -39,7 +40,7 @@ func (c *convTask) do(_, lo, hi int) {
 			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
 			if i < c.n8 {
 				g := i / 8
-				laneInterleave8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81, c.shift)
+				c.write8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols)
 			} else if c.side != nil {
 				g := i / 4
 				laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81, c.shift)
@@ -80,7 +81,7 @@ type matmulTask struct {
 	lk      laneKernel   // lane kernels (lanes.go), when the type has them (lk.dot set)
 	side    []float32    // x's block scales for lk.tile4, per group of four rows
 	sideLen int
-	// xi and side8: the first n8 rows of x for lk.tile8 (laneInterleave8).
+	// xi and side8: the first n8 rows of x for lk.tile8 (lk.layout8).
 	xi              []byte
 	side8           []float32
 	n8              int
@@ -305,8 +306,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 				b.conv.side, b.conv.sideLen, b.conv.q81, b.conv.shift = m.side, m.sideLen, q81, lk.shift
 			}
 			if g8 := n / 8; lk.tile8 != nil && g8 > 0 {
-				nb := cols / qk
-				m.n8, m.xiLen, m.side8Len = 8*g8, laneXiLen(nb, q81), laneSide8Len(nb, q81)
+				m.n8, m.xiLen, m.side8Len = 8*g8, lk.layout8.xiLen(cols), lk.layout8.sideLen(cols)
 				if len(b.xi) < g8*m.xiLen {
 					b.xi = make([]byte, g8*m.xiLen)
 				}
@@ -314,7 +314,7 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 					b.side8 = make([]float32, g8*m.side8Len)
 				}
 				m.xi, m.side8 = b.xi[:g8*m.xiLen], b.side8[:g8*m.side8Len]
-				b.conv.xi, b.conv.side8, b.conv.q81, b.conv.shift = m.xi, m.side8, q81, lk.shift
+				b.conv.xi, b.conv.side8, b.conv.write8 = m.xi, m.side8, lk.layout8.write
 				b.conv.n8, b.conv.xiLen, b.conv.side8Len = m.n8, m.xiLen, m.side8Len
 			}
 		}
