@@ -418,8 +418,134 @@ func (g *gen) q4K8() {
 	g.p("\tDECQ CX")
 	g.p("\tJNZ loop")
 	g.p("done:")
+	g.hsum8Rows8()
+	for _, m := range []int{8, 9} {
+		// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
+		g.p("\tVPERMILPS $0x4E, Z%d, Z16", m)
+		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+		g.p("\tVMOVSHDUP Z%d, Z16", m)
+		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+	}
+	g.p("\tVPERMT2PS Z9, Z31, Z8")
+	g.p("\tVADDPS Y8, Y0, Y0")
+	g.store8("64(SP)")
+}
+
+// q6K8 writes dotQ6_KVNNIx8z, Q6_K's eight-row tile over the layout of
+// laneInterleaveK8 for Q6_K (x's quants made unsigned, XOR 0x80), each
+// result the bits of dotQ6_KAVX2's. The weights are q-32, signed, so
+// VPDPBUSD takes x+128 by the values; every lane sum, at most 4·255·32,
+// still fits the 16 bits VPDPWSSD multiplies by the scales (lanes 0-3 of a
+// row take the group's first, 4-7 its second). What the 128 adds,
+// scale·128·Σ(q-32) per lane, depends on w alone: it is summed once per
+// super-block and subtracted from every row's lane sums.
+//
+//	SI w, DI xi, R8 side, R10 the scale permutations, CX super-blocks
+//	left, DX dst, R13 rows left (the row of w at 64(SP))
+//	Z0-Z3 float lane accumulators, Z4-Z7 a half's four groups doubled,
+//	Z8-Z11 their scale vectors, Z12 the sixteen scales as dwords, Z13
+//	0x0F, Z14 0x30, Z15 0x20, Z16-Z19 lane sums, Z20-Z22 temporaries, Z23
+//	the w-only correction, Z24-Z27 pair permutations, Z28 the result
+//	gather, Z29-Z31 a half's ql and qh bytes doubled, then 0x80
+func (g *gen) q6K8() {
+	g.p("// func dotQ6_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)")
+	g.p("TEXT ·dotQ6_KVNNIx8z(SB), NOSPLIT, $72-64")
+	g.p("\tMOVQ w+8(FP), BX")
+	g.p("\tMOVQ BX, 64(SP)")
+	g.p("\tMOVQ rows+24(FP), R13")
+	g.p("\tMOVQ dst+48(FP), DX")
+	g.p("\tVPBROADCASTB k4nib<>(SB), Z13")
+	g.p("\tVPBROADCASTB k6hi<>(SB), Z14")
+	g.p("\tVPBROADCASTB k6off<>(SB), Z15")
 	for j := 0; j < 4; j++ {
-		// hsum_float_8 in each half: lanes 0 and 8 hold rows 2j, 2j+1.
+		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
+	}
+	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
+	g.p("\tLEAQ k6scale<>(SB), R10")
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ end")
+	g.p("rowloop:")
+	g.p("\tMOVQ nb+0(FP), CX")
+	g.p("\tMOVQ 64(SP), SI")
+	g.p("\tMOVQ xi+32(FP), DI")
+	g.p("\tMOVQ side+40(FP), R8")
+	for j := 0; j < 4; j++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
+	}
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
+	// The scales as 16-bit values with zero high words, one dword each.
+	g.p("\tVPMOVSXBW 192(SI), Y12")
+	g.p("\tVPMOVZXWD Y12, Z12")
+	for p := 0; p < 4; p++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", 16+p, 16+p, 16+p)
+	}
+	g.p("\tVPXORD Z23, Z23, Z23")
+	for h := 0; h < 2; h++ {
+		ql, qh := 64*h, 128+32*h
+		g.p("\tVBROADCASTI64X4 %d(SI), Z29", ql)    // A
+		g.p("\tVBROADCASTI64X4 %d(SI), Z30", ql+32) // B
+		g.p("\tVBROADCASTI64X4 %d(SI), Z31", qh)    // Q
+		// Group 0: A's low nibbles, qh bits 0-1; so on. VPTERNLOGD
+		// $0xF8 is dst | (B & C).
+		g.p("\tVPSLLW $4, Z31, Z4")
+		g.p("\tVPANDD Z14, Z4, Z4")
+		g.p("\tVPTERNLOGD $0xF8, Z13, Z29, Z4")
+		g.p("\tVPSLLW $2, Z31, Z5")
+		g.p("\tVPANDD Z14, Z5, Z5")
+		g.p("\tVPTERNLOGD $0xF8, Z13, Z30, Z5")
+		g.p("\tVPSRLW $4, Z29, Z29")
+		g.p("\tVPANDD Z14, Z31, Z6")
+		g.p("\tVPTERNLOGD $0xF8, Z13, Z29, Z6")
+		g.p("\tVPSRLW $4, Z30, Z30")
+		g.p("\tVPSRLW $2, Z31, Z7")
+		g.p("\tVPANDD Z14, Z7, Z7")
+		g.p("\tVPTERNLOGD $0xF8, Z13, Z30, Z7")
+		g.p("\tVPBROADCASTB k80<>(SB), Z29")
+		for q := 0; q < 4; q++ {
+			grp := 4*h + q
+			g.p("\tVPSUBB Z15, Z%d, Z%d", 4+q, 4+q) // q-32
+			g.p("\tVMOVDQU32 %d(R10), Z%d", 64*grp, 8+q)
+			g.p("\tVPERMD Z12, Z%d, Z%d", 8+q, 8+q)
+			// The w-only term: scale·128·Σ(q-32).
+			g.p("\tVPXORD Z22, Z22, Z22")
+			g.p("\tVPDPBUSD Z%d, Z29, Z22", 4+q)
+			g.p("\tVPDPWSSD Z%d, Z22, Z23", 8+q)
+		}
+		for q := 0; q < 4; q++ {
+			grp := 4*h + q
+			for p := 0; p < 4; p++ {
+				g.p("\tVMOVDQU32 %d(DI), Z20", 256*grp+64*p)
+				g.p("\tVPXORD Z21, Z21, Z21")
+				g.p("\tVPDPBUSD Z%d, Z20, Z21", 4+q)
+				g.p("\tVPDPWSSD Z%d, Z21, Z%d", 8+q, 16+p)
+			}
+		}
+	}
+	g.p("\tVPBROADCASTW 208(SI), X20")
+	g.p("\tVCVTPH2PS X20, Y20")
+	g.p("\tVMULPS (R8), Y20, Y22")
+	for p := 0; p < 4; p++ {
+		g.p("\tVPSUBD Z23, Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVPERMPS Z22, Z%d, Z20", 24+p)
+		g.p("\tVFMADD231PS Z20, Z%d, Z%d", 16+p, p)
+	}
+	g.p("\tADDQ $210, SI")
+	g.p("\tADDQ $2048, DI")
+	g.p("\tADDQ $32, R8")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.p("done:")
+	g.hsum8Rows8()
+	g.store8("64(SP)")
+}
+
+// hsum8Rows8 leaves in Y0 the eight rows' hsum_float_8 of Z0-Z3 (rows 2p,
+// 2p+1 in their halves).
+func (g *gen) hsum8Rows8() {
+	for j := 0; j < 4; j++ {
 		g.p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z16", j, j)
 		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
 		g.p("\tVPERMILPS $0x4E, Z%d, Z16", j)
@@ -430,15 +556,11 @@ func (g *gen) q4K8() {
 	g.p("\tVPERMT2PS Z1, Z28, Z0")
 	g.p("\tVPERMT2PS Z3, Z28, Z2")
 	g.p("\tVINSERTF128 $1, X2, Y0, Y0")
-	for _, m := range []int{8, 9} {
-		// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
-		g.p("\tVPERMILPS $0x4E, Z%d, Z16", m)
-		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
-		g.p("\tVMOVSHDUP Z%d, Z16", m)
-		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
-	}
-	g.p("\tVPERMT2PS Z9, Z31, Z8")
-	g.p("\tVADDPS Y8, Y0, Y0")
+}
+
+// store8 writes Y0's eight results to dst[k·dstride] (DX), moves to the
+// next row of w (kept at row) and loops.
+func (g *gen) store8(row string) {
 	g.p("\tMOVQ dstride+56(FP), AX")
 	g.p("\tLEAQ (AX)(AX*2), R12")
 	g.p("\tLEAQ (DX)(AX*4), R9")
@@ -453,7 +575,7 @@ func (g *gen) q4K8() {
 	g.p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
 	g.p("\tADDQ $4, DX")
 	g.p("\tMOVQ wrb+16(FP), AX")
-	g.p("\tADDQ AX, 64(SP)")
+	g.p("\tADDQ AX, %s", row)
 	g.p("\tDECQ R13")
 	g.p("\tJNZ rowloop")
 	g.p("end:")
@@ -518,7 +640,16 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 	for k := 0; k < 8; k++ {
 		fmt.Fprintf(&out, "DATA k8gather4<>+%d(SB)/4, $%d\n", 4*k, 4*k)
 	}
-	out.WriteString("GLOBL k8gather4<>(SB), RODATA|NOPTR, $64\n\n")
+	out.WriteString("GLOBL k8gather4<>(SB), RODATA|NOPTR, $64\n")
+	// Q6_K's scale permutations: group G's vector takes scale 2G in lanes
+	// 0-3 and 8-11, 2G+1 in 4-7 and 12-15.
+	for G := 0; G < 8; G++ {
+		for k := 0; k < 16; k++ {
+			fmt.Fprintf(&out, "DATA k6scale<>+%d(SB)/4, $%d\n", 64*G+4*k, 2*G+k/4%2)
+		}
+	}
+	out.WriteString("GLOBL k6scale<>(SB), RODATA|NOPTR, $512\n")
+	out.WriteString("DATA k80<>+0(SB)/1, $0x80\nGLOBL k80<>(SB), RODATA|NOPTR, $1\n\n")
 	for _, rows := range []int{1, 4} {
 		for _, t := range []string{"Q4_K", "Q5_K", "Q6_K"} {
 			g := &gen{rows: rows}
@@ -535,6 +666,7 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 	}
 	g := &gen{rows: 8}
 	g.q4K8()
+	g.q6K8()
 	out.Write(g.w.Bytes())
 	if err := os.WriteFile("dot_k_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)

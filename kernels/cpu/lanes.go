@@ -125,32 +125,55 @@ func legacyLayout8(q81 bool, shift int) tile8Layout {
 	}
 }
 
-// kLayout8 is the Q8_K tiles' tile8Layout (laneInterleaveK8).
-var kLayout8 = tile8Layout{
-	xiLen:   func(n int) int { return laneXiBlockK * (n / qkK) },
-	sideLen: func(n int) int { return 8 * (n / qkK) },
-	write: func(xi []byte, side []float32, k int, x []byte, n int) {
-		laneInterleaveK8(xi, side, k, x, n/qkK)
-	},
+// kLayout8 is Q4_K's tile8Layout, k6Layout8 Q6_K's (laneInterleaveK8).
+var (
+	kLayout8  = kLayout(false)
+	k6Layout8 = kLayout(true)
+)
+
+func kLayout(q6 bool) tile8Layout {
+	return tile8Layout{
+		xiLen:   func(n int) int { return laneXiBlockK(q6) * (n / qkK) },
+		sideLen: func(n int) int { return 8 * (n / qkK) },
+		write: func(xi []byte, side []float32, k int, x []byte, n int) {
+			laneInterleaveK8(xi, side, k, x, n/qkK, q6)
+		},
+	}
 }
 
 // laneXiBlockK is one super-block's bytes in laneInterleaveK8's layout.
-const laneXiBlockK = 8*256 + 8*16
+func laneXiBlockK(q6 bool) int {
+	if q6 {
+		return 8 * 256
+	}
+	return 8*256 + 8*16
+}
 
 // laneInterleaveK8 writes row k (of eight) of a group's Q8_K tile8
 // activations from its row x of nb super-blocks: per super-block, for each
 // of the eight 32-value groups the eight rows' quants, then each row's
-// eight sums of bsum pairs (int16, wrapping as VPHADDW adds); side holds
-// [nb][8] d_x.
-func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int) {
+// eight sums of bsum pairs (int16, wrapping as VPHADDW adds: Q4_K's
+// minimums); for Q6_K (q6) the quants made unsigned (XOR 0x80) and no sums.
+// side holds [nb][8] d_x.
+func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int, q6 bool) {
+	blk := laneXiBlockK(q6)
 	for b := 0; b < nb; b++ {
 		xb := (*q8K)(x[b*sizeQ8_K:])
-		dst := (*[laneXiBlockK]byte)(xi[b*laneXiBlockK:])
+		dst := xi[b*blk : (b+1)*blk]
 		for g := 0; g < 8; g++ {
-			copy(dst[256*g+32*k:][:32], xb[4+32*g:][:32])
+			d := (*[32]byte)(dst[256*g+32*k:])
+			copy(d[:], xb[4+32*g:])
+			if q6 {
+				for i := 0; i < 32; i += 8 {
+					v := binary.LittleEndian.Uint64(d[i:])
+					binary.LittleEndian.PutUint64(d[i:], v^0x8080808080808080)
+				}
+			}
 		}
-		for i := 0; i < 8; i++ {
-			binary.LittleEndian.PutUint16(dst[2048+16*k+2*i:], uint16(int16(q8KBsum(xb, 2*i)+q8KBsum(xb, 2*i+1))))
+		if !q6 {
+			for i := 0; i < 8; i++ {
+				binary.LittleEndian.PutUint16(dst[2048+16*k+2*i:], uint16(int16(q8KBsum(xb, 2*i)+q8KBsum(xb, 2*i+1))))
+			}
 		}
 		side[8*b+k] = q8KScale(xb)
 	}
