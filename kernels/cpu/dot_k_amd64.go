@@ -9,8 +9,8 @@ import "github.com/openweights/owl/gguf"
 // of a K-quant w with one row of Q8_K x, or of each of rows rows of w (wrb
 // bytes apart) with four rows of x (xrb bytes apart), result k of row r to
 // dst[k·dstride/4 + r]. Q8_K blocks carry their scale as a float32, so no
-// side floats are needed. AVX2, but for the eight-row tiles of Q4_K and
-// Q6_K (AVX512-VNNI on ZMM): a VNNI variant of these measured no faster.
+// side floats are needed. AVX2, but for the eight-row tiles (AVX512-VNNI
+// on ZMM): a VNNI variant of these measured no faster.
 
 //go:noescape
 func dotQ4_KAVX2(nb int, w, x *byte) float32
@@ -20,6 +20,9 @@ func dotQ4_KAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float
 
 //go:noescape
 func dotQ4_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
+
+//go:noescape
+func dotQ5_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
 
 //go:noescape
 func dotQ6_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)
@@ -51,6 +54,9 @@ func init() {
 		case t == gguf.TypeQ4_K:
 			k.layout8 = kLayout8
 			k.tile8 = asmKernel8(qkK, sizeQ4_K, kLayout8, dotQ4_KVNNIx8z)
+		case t == gguf.TypeQ5_K:
+			k.layout8 = kLayout8
+			k.tile8 = asmKernel8(qkK, sizeQ5_K, kLayout8, dotQ5_KVNNIx8z)
 		case t == gguf.TypeQ6_K:
 			k.layout8 = k6Layout8
 			k.tile8 = asmKernel8(qkK, sizeQ6_K, k6Layout8, dotQ6_KVNNIx8z)

@@ -317,7 +317,8 @@ func (g *gen) q6K() {
 	g.finish(false, false)
 }
 
-// q4K8 writes dotQ4_KVNNIx8z: rows rows of w against a group of eight
+// q4K8 writes dotQ4_KVNNIx8z (five: dotQ5_KVNNIx8z, the fifth bits added
+// by mask, the minimum products summed per row): rows rows of w against a group of eight
 // rows of Q8_K x interleaved by laneInterleaveK8 (per super-block: for each
 // of the eight 32-value groups the eight rows' quants, 256 bytes, then each
 // row's eight pair sums of its bsums, int16, 128 bytes; side: [nb][8] d_x),
@@ -338,14 +339,21 @@ func (g *gen) q6K() {
 //	row), Z10 the minimums, Z14 0x0F bytes, Z16-Z19 lane sums, Z20-Z23
 //	temporaries, Z24-Z27 and Z29-Z31 permutations, Z28 the result gather
 //	Stack: 0-31 the eight scales as dwords, 64 the row of w
-func (g *gen) q4K8() {
-	g.p("// func dotQ4_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)")
-	g.p("TEXT ·dotQ4_KVNNIx8z(SB), NOSPLIT, $72-64")
+func (g *gen) q4K8(five bool) {
+	name, size, qs := "Q4_K", 144, 16
+	if five {
+		name, size, qs = "Q5_K", 176, 48
+	}
+	g.p("// func dot%sVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)", name)
+	g.p("TEXT ·dot%sVNNIx8z(SB), NOSPLIT, $72-64", name)
 	g.p("\tMOVQ w+8(FP), BX")
 	g.p("\tMOVQ BX, 64(SP)")
 	g.p("\tMOVQ rows+24(FP), R13")
 	g.p("\tMOVQ dst+48(FP), DX")
 	g.p("\tVPBROADCASTB k4nib<>(SB), Z14")
+	if five {
+		g.p("\tVPBROADCASTB k5bit<>(SB), Z13")
+	}
 	for j := 0; j < 4; j++ {
 		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
 	}
@@ -386,11 +394,21 @@ func (g *gen) q4K8() {
 	for p := 0; p < 4; p++ {
 		g.p("\tVPXORD Z%d, Z%d, Z%d", 16+p, 16+p, 16+p)
 	}
+	if five {
+		g.p("\tVBROADCASTI64X4 16(SI), Z12") // qh, doubled
+	}
 	for j := 0; j < 4; j++ {
-		g.p("\tVBROADCASTI64X4 %d(SI), Z4", 16+32*j)
+		g.p("\tVBROADCASTI64X4 %d(SI), Z4", qs+32*j)
 		g.p("\tVPSRLW $4, Z4, Z5")
 		g.p("\tVPANDD Z14, Z4, Z4")
 		g.p("\tVPANDD Z14, Z5, Z5")
+		if five {
+			// Group 2j+h's fifth bits: bit 2j+h of each qh byte, as 16.
+			for h := 0; h < 2; h++ {
+				g.p("\tVPTESTMB k5bits<>+%d(SB), Z12, K1", 64*(2*j+h))
+				g.p("\tVPADDB Z13, Z%d, K1, Z%d", 4+h, 4+h)
+			}
+		}
 		for h := 0; h < 2; h++ {
 			grp := 2*j + h
 			for p := 0; p < 4; p++ {
@@ -405,14 +423,21 @@ func (g *gen) q4K8() {
 		g.p("\tVPERMPS Z6, Z%d, Z%d", 24+p, 20+p)
 		g.p("\tVFMADD231PS Z%d, Z%d, Z%d", 20+p, 16+p, p)
 	}
-	// acc_m -= (d_x·dmin)·prod, four rows a register.
+	// acc_m -= (d_x·dmin)·prod, four rows a register; for Q5_K the
+	// four prods of a row added first (every lane of its 128 bits).
 	for h := 0; h < 2; h++ {
 		g.p("\tVPMADDWD %d(DI), Z10, Z%d", 2048+64*h, 20+h)
+		if five {
+			g.p("\tVPSHUFD $0x4E, Z%d, Z%d", 20+h, 22+h)
+			g.p("\tVPADDD Z%d, Z%d, Z%d", 22+h, 20+h, 20+h)
+			g.p("\tVPSHUFD $0xB1, Z%d, Z%d", 20+h, 22+h)
+			g.p("\tVPADDD Z%d, Z%d, Z%d", 22+h, 20+h, 20+h)
+		}
 		g.p("\tVCVTDQ2PS Z%d, Z%d", 20+h, 20+h)
 		g.p("\tVPERMPS Z7, Z%d, Z%d", 29+h, 22+h)
 		g.p("\tVFNMADD231PS Z%d, Z%d, Z%d", 22+h, 20+h, 8+h)
 	}
-	g.p("\tADDQ $144, SI")
+	g.p("\tADDQ $%d, SI", size)
 	g.p("\tADDQ $2176, DI")
 	g.p("\tADDQ $32, R8")
 	g.p("\tDECQ CX")
@@ -420,11 +445,13 @@ func (g *gen) q4K8() {
 	g.p("done:")
 	g.hsum8Rows8()
 	for _, m := range []int{8, 9} {
-		// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
-		g.p("\tVPERMILPS $0x4E, Z%d, Z16", m)
-		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
-		g.p("\tVMOVSHDUP Z%d, Z16", m)
-		g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+		if !five { // Q5_K's is a scalar per row, in every lane of its 128 bits
+			// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
+			g.p("\tVPERMILPS $0x4E, Z%d, Z16", m)
+			g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+			g.p("\tVMOVSHDUP Z%d, Z16", m)
+			g.p("\tVADDPS Z16, Z%d, Z%d", m, m)
+		}
 	}
 	g.p("\tVPERMT2PS Z9, Z31, Z8")
 	g.p("\tVADDPS Y8, Y0, Y0")
@@ -649,7 +676,14 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 		}
 	}
 	out.WriteString("GLOBL k6scale<>(SB), RODATA|NOPTR, $512\n")
-	out.WriteString("DATA k80<>+0(SB)/1, $0x80\nGLOBL k80<>(SB), RODATA|NOPTR, $1\n\n")
+	out.WriteString("DATA k80<>+0(SB)/1, $0x80\nGLOBL k80<>(SB), RODATA|NOPTR, $1\n")
+	// Q5_K's fifth-bit tests: 64 bytes of 1<<g for group g.
+	for grp := 0; grp < 8; grp++ {
+		for k := 0; k < 8; k++ {
+			fmt.Fprintf(&out, "DATA k5bits<>+%d(SB)/8, $%#016x\n", 64*grp+8*k, uint64(0x0101010101010101)<<grp)
+		}
+	}
+	out.WriteString("GLOBL k5bits<>(SB), RODATA|NOPTR, $512\n\n")
 	for _, rows := range []int{1, 4} {
 		for _, t := range []string{"Q4_K", "Q5_K", "Q6_K"} {
 			g := &gen{rows: rows}
@@ -665,7 +699,8 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 		}
 	}
 	g := &gen{rows: 8}
-	g.q4K8()
+	g.q4K8(false)
+	g.q4K8(true)
 	g.q6K8()
 	out.Write(g.w.Bytes())
 	if err := os.WriteFile("dot_k_amd64.s", out.Bytes(), 0o644); err != nil {

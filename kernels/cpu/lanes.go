@@ -125,7 +125,8 @@ func legacyLayout8(q81 bool, shift int) tile8Layout {
 	}
 }
 
-// kLayout8 is Q4_K's tile8Layout, k6Layout8 Q6_K's (laneInterleaveK8).
+// kLayout8 is Q4_K's and Q5_K's tile8Layout, k6Layout8 Q6_K's
+// (laneInterleaveK8).
 var (
 	kLayout8  = kLayout(false)
 	k6Layout8 = kLayout(true)
