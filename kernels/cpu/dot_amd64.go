@@ -6,7 +6,7 @@ import (
 	"github.com/openweights/owl/gguf"
 )
 
-//go:generate go run gen_dot_amd64.go
+//go:generate go run gen_dot_amd64.go gen_kasm_amd64.go
 
 // The assembly kernels of dot_amd64.s: nb blocks of one row of w with one
 // row of x, or with four rows of x xrb bytes apart whose d_x (and s_x)

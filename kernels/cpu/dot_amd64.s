@@ -43,76 +43,76 @@ DATA nibshift<>+40(SB)/8, $0x0000000000000000
 DATA nibshift<>+48(SB)/8, $0x0004000400040004
 DATA nibshift<>+56(SB)/8, $0x0004000400040004
 GLOBL nibshift<>(SB), RODATA|NOPTR, $64
-DATA pairidx<>+0(SB)/4, $0
-DATA pairidx<>+4(SB)/4, $0
-DATA pairidx<>+8(SB)/4, $0
-DATA pairidx<>+12(SB)/4, $0
-DATA pairidx<>+16(SB)/4, $0
-DATA pairidx<>+20(SB)/4, $0
-DATA pairidx<>+24(SB)/4, $0
-DATA pairidx<>+28(SB)/4, $0
-DATA pairidx<>+32(SB)/4, $1
-DATA pairidx<>+36(SB)/4, $1
-DATA pairidx<>+40(SB)/4, $1
-DATA pairidx<>+44(SB)/4, $1
-DATA pairidx<>+48(SB)/4, $1
-DATA pairidx<>+52(SB)/4, $1
-DATA pairidx<>+56(SB)/4, $1
-DATA pairidx<>+60(SB)/4, $1
-DATA pairidx<>+64(SB)/4, $2
-DATA pairidx<>+68(SB)/4, $2
-DATA pairidx<>+72(SB)/4, $2
-DATA pairidx<>+76(SB)/4, $2
-DATA pairidx<>+80(SB)/4, $2
-DATA pairidx<>+84(SB)/4, $2
-DATA pairidx<>+88(SB)/4, $2
-DATA pairidx<>+92(SB)/4, $2
-DATA pairidx<>+96(SB)/4, $3
-DATA pairidx<>+100(SB)/4, $3
-DATA pairidx<>+104(SB)/4, $3
-DATA pairidx<>+108(SB)/4, $3
-DATA pairidx<>+112(SB)/4, $3
-DATA pairidx<>+116(SB)/4, $3
-DATA pairidx<>+120(SB)/4, $3
-DATA pairidx<>+124(SB)/4, $3
-DATA pairidx<>+128(SB)/4, $4
-DATA pairidx<>+132(SB)/4, $4
-DATA pairidx<>+136(SB)/4, $4
-DATA pairidx<>+140(SB)/4, $4
-DATA pairidx<>+144(SB)/4, $4
-DATA pairidx<>+148(SB)/4, $4
-DATA pairidx<>+152(SB)/4, $4
-DATA pairidx<>+156(SB)/4, $4
-DATA pairidx<>+160(SB)/4, $5
-DATA pairidx<>+164(SB)/4, $5
-DATA pairidx<>+168(SB)/4, $5
-DATA pairidx<>+172(SB)/4, $5
-DATA pairidx<>+176(SB)/4, $5
-DATA pairidx<>+180(SB)/4, $5
-DATA pairidx<>+184(SB)/4, $5
-DATA pairidx<>+188(SB)/4, $5
-DATA pairidx<>+192(SB)/4, $6
-DATA pairidx<>+196(SB)/4, $6
-DATA pairidx<>+200(SB)/4, $6
-DATA pairidx<>+204(SB)/4, $6
-DATA pairidx<>+208(SB)/4, $6
-DATA pairidx<>+212(SB)/4, $6
-DATA pairidx<>+216(SB)/4, $6
-DATA pairidx<>+220(SB)/4, $6
-DATA pairidx<>+224(SB)/4, $7
-DATA pairidx<>+228(SB)/4, $7
-DATA pairidx<>+232(SB)/4, $7
-DATA pairidx<>+236(SB)/4, $7
-DATA pairidx<>+240(SB)/4, $7
-DATA pairidx<>+244(SB)/4, $7
-DATA pairidx<>+248(SB)/4, $7
-DATA pairidx<>+252(SB)/4, $7
-GLOBL pairidx<>(SB), RODATA|NOPTR, $256
-DATA gather8<>+0(SB)/4, $0
-DATA gather8<>+4(SB)/4, $8
-DATA gather8<>+8(SB)/4, $16
-DATA gather8<>+12(SB)/4, $24
-GLOBL gather8<>(SB), RODATA|NOPTR, $64
+DATA t8pair<>+0(SB)/4, $0
+DATA t8pair<>+4(SB)/4, $0
+DATA t8pair<>+8(SB)/4, $0
+DATA t8pair<>+12(SB)/4, $0
+DATA t8pair<>+16(SB)/4, $0
+DATA t8pair<>+20(SB)/4, $0
+DATA t8pair<>+24(SB)/4, $0
+DATA t8pair<>+28(SB)/4, $0
+DATA t8pair<>+32(SB)/4, $1
+DATA t8pair<>+36(SB)/4, $1
+DATA t8pair<>+40(SB)/4, $1
+DATA t8pair<>+44(SB)/4, $1
+DATA t8pair<>+48(SB)/4, $1
+DATA t8pair<>+52(SB)/4, $1
+DATA t8pair<>+56(SB)/4, $1
+DATA t8pair<>+60(SB)/4, $1
+DATA t8pair<>+64(SB)/4, $2
+DATA t8pair<>+68(SB)/4, $2
+DATA t8pair<>+72(SB)/4, $2
+DATA t8pair<>+76(SB)/4, $2
+DATA t8pair<>+80(SB)/4, $2
+DATA t8pair<>+84(SB)/4, $2
+DATA t8pair<>+88(SB)/4, $2
+DATA t8pair<>+92(SB)/4, $2
+DATA t8pair<>+96(SB)/4, $3
+DATA t8pair<>+100(SB)/4, $3
+DATA t8pair<>+104(SB)/4, $3
+DATA t8pair<>+108(SB)/4, $3
+DATA t8pair<>+112(SB)/4, $3
+DATA t8pair<>+116(SB)/4, $3
+DATA t8pair<>+120(SB)/4, $3
+DATA t8pair<>+124(SB)/4, $3
+DATA t8pair<>+128(SB)/4, $4
+DATA t8pair<>+132(SB)/4, $4
+DATA t8pair<>+136(SB)/4, $4
+DATA t8pair<>+140(SB)/4, $4
+DATA t8pair<>+144(SB)/4, $4
+DATA t8pair<>+148(SB)/4, $4
+DATA t8pair<>+152(SB)/4, $4
+DATA t8pair<>+156(SB)/4, $4
+DATA t8pair<>+160(SB)/4, $5
+DATA t8pair<>+164(SB)/4, $5
+DATA t8pair<>+168(SB)/4, $5
+DATA t8pair<>+172(SB)/4, $5
+DATA t8pair<>+176(SB)/4, $5
+DATA t8pair<>+180(SB)/4, $5
+DATA t8pair<>+184(SB)/4, $5
+DATA t8pair<>+188(SB)/4, $5
+DATA t8pair<>+192(SB)/4, $6
+DATA t8pair<>+196(SB)/4, $6
+DATA t8pair<>+200(SB)/4, $6
+DATA t8pair<>+204(SB)/4, $6
+DATA t8pair<>+208(SB)/4, $6
+DATA t8pair<>+212(SB)/4, $6
+DATA t8pair<>+216(SB)/4, $6
+DATA t8pair<>+220(SB)/4, $6
+DATA t8pair<>+224(SB)/4, $7
+DATA t8pair<>+228(SB)/4, $7
+DATA t8pair<>+232(SB)/4, $7
+DATA t8pair<>+236(SB)/4, $7
+DATA t8pair<>+240(SB)/4, $7
+DATA t8pair<>+244(SB)/4, $7
+DATA t8pair<>+248(SB)/4, $7
+DATA t8pair<>+252(SB)/4, $7
+GLOBL t8pair<>(SB), RODATA|NOPTR, $256
+DATA t8gather<>+0(SB)/4, $0
+DATA t8gather<>+4(SB)/4, $8
+DATA t8gather<>+8(SB)/4, $16
+DATA t8gather<>+12(SB)/4, $24
+GLOBL t8gather<>(SB), RODATA|NOPTR, $64
 
 // func dotQ8_0AVX2(nb int, w, x *byte) float32
 TEXT ·dotQ8_0AVX2(SB), NOSPLIT, $0-28
@@ -510,11 +510,11 @@ TEXT ·dotQ8_0VNNIx8z(SB), NOSPLIT, $0-64
 	VPBROADCASTB lownib<>(SB), Z14
 	VPBROADCASTB x80<>(SB), Z15
 	VPBROADCASTB sixteen<>(SB), Z29
-	VMOVDQU32 pairidx<>+0(SB), Z24
-	VMOVDQU32 pairidx<>+64(SB), Z25
-	VMOVDQU32 pairidx<>+128(SB), Z26
-	VMOVDQU32 pairidx<>+192(SB), Z27
-	VMOVDQU32 gather8<>(SB), Z28
+	VMOVDQU32 t8pair<>+0(SB), Z24
+	VMOVDQU32 t8pair<>+64(SB), Z25
+	VMOVDQU32 t8pair<>+128(SB), Z26
+	VMOVDQU32 t8pair<>+192(SB), Z27
+	VMOVDQU32 t8gather<>(SB), Z28
 	TESTQ R13, R13
 	JZ end
 rowloop:
@@ -1027,11 +1027,11 @@ TEXT ·dotQ4_0VNNIx8z(SB), NOSPLIT, $0-64
 	VPBROADCASTB lownib<>(SB), Z14
 	VPBROADCASTB x80<>(SB), Z15
 	VPBROADCASTB sixteen<>(SB), Z29
-	VMOVDQU32 pairidx<>+0(SB), Z24
-	VMOVDQU32 pairidx<>+64(SB), Z25
-	VMOVDQU32 pairidx<>+128(SB), Z26
-	VMOVDQU32 pairidx<>+192(SB), Z27
-	VMOVDQU32 gather8<>(SB), Z28
+	VMOVDQU32 t8pair<>+0(SB), Z24
+	VMOVDQU32 t8pair<>+64(SB), Z25
+	VMOVDQU32 t8pair<>+128(SB), Z26
+	VMOVDQU32 t8pair<>+192(SB), Z27
+	VMOVDQU32 t8gather<>(SB), Z28
 	TESTQ R13, R13
 	JZ end
 rowloop:
@@ -1567,11 +1567,11 @@ TEXT ·dotQ4_1VNNIx8z(SB), NOSPLIT, $0-64
 	VPBROADCASTB lownib<>(SB), Z14
 	VPBROADCASTB x80<>(SB), Z15
 	VPBROADCASTB sixteen<>(SB), Z29
-	VMOVDQU32 pairidx<>+0(SB), Z24
-	VMOVDQU32 pairidx<>+64(SB), Z25
-	VMOVDQU32 pairidx<>+128(SB), Z26
-	VMOVDQU32 pairidx<>+192(SB), Z27
-	VMOVDQU32 gather8<>(SB), Z28
+	VMOVDQU32 t8pair<>+0(SB), Z24
+	VMOVDQU32 t8pair<>+64(SB), Z25
+	VMOVDQU32 t8pair<>+128(SB), Z26
+	VMOVDQU32 t8pair<>+192(SB), Z27
+	VMOVDQU32 t8gather<>(SB), Z28
 	TESTQ R13, R13
 	JZ end
 rowloop:
@@ -2115,11 +2115,11 @@ TEXT ·dotQ5_0VNNIx8z(SB), NOSPLIT, $0-64
 	VPBROADCASTB lownib<>(SB), Z14
 	VPBROADCASTB x80<>(SB), Z15
 	VPBROADCASTB sixteen<>(SB), Z29
-	VMOVDQU32 pairidx<>+0(SB), Z24
-	VMOVDQU32 pairidx<>+64(SB), Z25
-	VMOVDQU32 pairidx<>+128(SB), Z26
-	VMOVDQU32 pairidx<>+192(SB), Z27
-	VMOVDQU32 gather8<>(SB), Z28
+	VMOVDQU32 t8pair<>+0(SB), Z24
+	VMOVDQU32 t8pair<>+64(SB), Z25
+	VMOVDQU32 t8pair<>+128(SB), Z26
+	VMOVDQU32 t8pair<>+192(SB), Z27
+	VMOVDQU32 t8gather<>(SB), Z28
 	TESTQ R13, R13
 	JZ end
 rowloop:
@@ -2688,11 +2688,11 @@ TEXT ·dotQ5_1VNNIx8z(SB), NOSPLIT, $0-64
 	VPBROADCASTB lownib<>(SB), Z14
 	VPBROADCASTB x80<>(SB), Z15
 	VPBROADCASTB sixteen<>(SB), Z29
-	VMOVDQU32 pairidx<>+0(SB), Z24
-	VMOVDQU32 pairidx<>+64(SB), Z25
-	VMOVDQU32 pairidx<>+128(SB), Z26
-	VMOVDQU32 pairidx<>+192(SB), Z27
-	VMOVDQU32 gather8<>(SB), Z28
+	VMOVDQU32 t8pair<>+0(SB), Z24
+	VMOVDQU32 t8pair<>+64(SB), Z25
+	VMOVDQU32 t8pair<>+128(SB), Z26
+	VMOVDQU32 t8pair<>+192(SB), Z27
+	VMOVDQU32 t8gather<>(SB), Z28
 	TESTQ R13, R13
 	JZ end
 rowloop:

@@ -2,8 +2,8 @@
 
 // gen_dot_amd64.go writes dot_amd64.s: the lane-order dot kernels (see
 // lanes.go) for the 32-element block types, one and four rows of x at a
-// time, in AVX2 (+FMA, F16C) and with AVX512-VNNI. Run by `go generate` in
-// kernels/cpu.
+// time, in AVX2 (+FMA, F16C) and with AVX512-VNNI, and eight rows on ZMM.
+// Run by `go generate` in kernels/cpu, with gen_kasm_amd64.go.
 //
 // Register use in every kernel:
 //
@@ -377,9 +377,9 @@ func tile8(w *bytes.Buffer, t blockType) {
 	p("\tVPBROADCASTB x80<>(SB), Z15")
 	p("\tVPBROADCASTB sixteen<>(SB), Z29")
 	for j := 0; j < 4; j++ {
-		p("\tVMOVDQU32 pairidx<>+%d(SB), Z%d", 64*j, 24+j)
+		p("\tVMOVDQU32 t8pair<>+%d(SB), Z%d", 64*j, 24+j)
 	}
-	p("\tVMOVDQU32 gather8<>(SB), Z28")
+	p("\tVMOVDQU32 t8gather<>(SB), Z28")
 	p("\tTESTQ R13, R13")
 	p("\tJZ end")
 	p("rowloop:")
@@ -436,32 +436,11 @@ func tile8(w *bytes.Buffer, t blockType) {
 // tile8out adds the lanes of Z0-Z3 (rows 2j, 2j+1 in their halves) and
 // stores the eight sums (plus Y10's m_w·s_x) to dst.
 func tile8out(p func(string, ...any), t blockType) {
-	for j := 0; j < 4; j++ {
-		// hsum_float_8 in every half at once: (l_k + l_k+4), then
-		// (k=0 + k=2, k=1 + k=3), then their sum, in lanes 0 and 8.
-		p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z16", j, j)
-		p("\tVADDPS Z16, Z%d, Z%d", j, j)
-		p("\tVPERMILPS $0x4E, Z%d, Z16", j)
-		p("\tVADDPS Z16, Z%d, Z%d", j, j)
-		p("\tVMOVSHDUP Z%d, Z16", j)
-		p("\tVADDPS Z16, Z%d, Z%d", j, j)
-	}
-	p("\tVPERMT2PS Z1, Z28, Z0")
-	p("\tVPERMT2PS Z3, Z28, Z2")
-	p("\tVINSERTF128 $1, X2, Y0, Y0")
+	sums8(p, "Z28")
 	if t.min {
 		p("\tVADDPS Y10, Y0, Y0")
 	}
-	p("\tLEAQ (DX)(AX*4), R9")
-	p("\tVMOVSS X0, (DX)")
-	p("\tVEXTRACTPS $1, X0, (DX)(AX*1)")
-	p("\tVEXTRACTPS $2, X0, (DX)(AX*2)")
-	p("\tVEXTRACTPS $3, X0, (DX)(R12*1)")
-	p("\tVEXTRACTF128 $1, Y0, X0")
-	p("\tVMOVSS X0, (R9)")
-	p("\tVEXTRACTPS $1, X0, (R9)(AX*1)")
-	p("\tVEXTRACTPS $2, X0, (R9)(AX*2)")
-	p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
+	store8(p)
 }
 
 func main() {
@@ -504,8 +483,7 @@ GLOBL x80<>(SB), RODATA|NOPTR, $1
 
 `)
 	// tile8's constants: VPSRLVW counts (0 in 128-bit lanes 0 and 2, 4 in
-	// 1 and 3), VPERMPS indices spreading products 2j and 2j+1 over the
-	// halves, and the VPERMT2PS gather of lanes 0 and 8 of two registers.
+	// 1 and 3), then the permutations (tile8Consts).
 	for i := 0; i < 4; i++ {
 		v := uint64(0)
 		if i%2 == 1 {
@@ -514,16 +492,8 @@ GLOBL x80<>(SB), RODATA|NOPTR, $1
 		fmt.Fprintf(&w, "DATA nibshift<>+%d(SB)/8, $%#016x\nDATA nibshift<>+%d(SB)/8, $%#016x\n", 16*i, v, 16*i+8, v)
 	}
 	w.WriteString("GLOBL nibshift<>(SB), RODATA|NOPTR, $64\n")
-	for j := 0; j < 4; j++ {
-		for k := 0; k < 16; k++ {
-			fmt.Fprintf(&w, "DATA pairidx<>+%d(SB)/4, $%d\n", 64*j+4*k, 2*j+k/8)
-		}
-	}
-	w.WriteString("GLOBL pairidx<>(SB), RODATA|NOPTR, $256\n")
-	for k, v := range []int{0, 8, 16, 24} {
-		fmt.Fprintf(&w, "DATA gather8<>+%d(SB)/4, $%d\n", 4*k, v)
-	}
-	w.WriteString("GLOBL gather8<>(SB), RODATA|NOPTR, $64\n\n")
+	tile8Consts(&w, "t8")
+	w.WriteString("\n")
 	for _, t := range types {
 		for _, isa := range []string{"AVX2", "VNNI"} {
 			kernel(&w, t, isa, 1, false)

@@ -344,38 +344,12 @@ func (g *gen) q4K8(five bool) {
 	if five {
 		name, size, qs = "Q5_K", 176, 48
 	}
-	g.p("// func dot%sVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)", name)
-	g.p("TEXT ·dot%sVNNIx8z(SB), NOSPLIT, $72-64", name)
-	g.p("\tMOVQ w+8(FP), BX")
-	g.p("\tMOVQ BX, 64(SP)")
-	g.p("\tMOVQ rows+24(FP), R13")
-	g.p("\tMOVQ dst+48(FP), DX")
-	g.p("\tVPBROADCASTB k4nib<>(SB), Z14")
+	consts := "\tVPBROADCASTB k4nib<>(SB), Z14\n"
 	if five {
-		g.p("\tVPBROADCASTB k5bit<>(SB), Z13")
+		consts += "\tVPBROADCASTB k5bit<>(SB), Z13\n"
 	}
-	for j := 0; j < 4; j++ {
-		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
-	}
-	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
-	g.p("\tVMOVDQU32 k8quad<>(SB), Z29")
-	g.p("\tVMOVDQU32 k8quad<>+64(SB), Z30")
-	g.p("\tVMOVDQU32 k8gather4<>(SB), Z31")
-	g.p("\tTESTQ R13, R13")
-	g.p("\tJZ end")
-	g.p("rowloop:")
-	g.p("\tMOVQ nb+0(FP), CX")
-	g.p("\tMOVQ 64(SP), SI")
-	g.p("\tMOVQ xi+32(FP), DI")
-	g.p("\tMOVQ side+40(FP), R8")
-	for j := 0; j < 4; j++ {
-		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
-	}
-	g.p("\tVPXORD Z8, Z8, Z8")
-	g.p("\tVPXORD Z9, Z9, Z9")
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ done")
-	g.p("loop:")
+	consts += "\tVMOVDQU32 k8quad<>(SB), Z29\n\tVMOVDQU32 k8quad<>+64(SB), Z30\n\tVMOVDQU32 k8gather4<>(SB), Z31\n"
+	g.tile8Head(name, consts, "\tVPXORD Z8, Z8, Z8\n\tVPXORD Z9, Z9, Z9\n")
 	g.scaleBytesK4()
 	// Scales as dwords for VPDPWSSD's broadcast; minimums as words in
 	// every 128-bit lane of Z10.
@@ -443,7 +417,7 @@ func (g *gen) q4K8(five bool) {
 	g.p("\tDECQ CX")
 	g.p("\tJNZ loop")
 	g.p("done:")
-	g.hsum8Rows8()
+	sums8(g.p, "Z28")
 	for _, m := range []int{8, 9} {
 		if !five { // Q5_K's is a scalar per row, in every lane of its 128 bits
 			// ((m0+m2)+(m1+m3)) in each row's 128-bit lane.
@@ -455,7 +429,7 @@ func (g *gen) q4K8(five bool) {
 	}
 	g.p("\tVPERMT2PS Z9, Z31, Z8")
 	g.p("\tVADDPS Y8, Y0, Y0")
-	g.store8("64(SP)")
+	g.tile8Tail()
 }
 
 // q6K8 writes dotQ6_KVNNIx8z, Q6_K's eight-row tile over the layout of
@@ -475,33 +449,8 @@ func (g *gen) q4K8(five bool) {
 //	the w-only correction, Z24-Z27 pair permutations, Z28 the result
 //	gather, Z29-Z31 a half's ql and qh bytes doubled, then 0x80
 func (g *gen) q6K8() {
-	g.p("// func dotQ6_KVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)")
-	g.p("TEXT ·dotQ6_KVNNIx8z(SB), NOSPLIT, $72-64")
-	g.p("\tMOVQ w+8(FP), BX")
-	g.p("\tMOVQ BX, 64(SP)")
-	g.p("\tMOVQ rows+24(FP), R13")
-	g.p("\tMOVQ dst+48(FP), DX")
-	g.p("\tVPBROADCASTB k4nib<>(SB), Z13")
-	g.p("\tVPBROADCASTB k6hi<>(SB), Z14")
-	g.p("\tVPBROADCASTB k6off<>(SB), Z15")
-	for j := 0; j < 4; j++ {
-		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
-	}
-	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
-	g.p("\tLEAQ k6scale<>(SB), R10")
-	g.p("\tTESTQ R13, R13")
-	g.p("\tJZ end")
-	g.p("rowloop:")
-	g.p("\tMOVQ nb+0(FP), CX")
-	g.p("\tMOVQ 64(SP), SI")
-	g.p("\tMOVQ xi+32(FP), DI")
-	g.p("\tMOVQ side+40(FP), R8")
-	for j := 0; j < 4; j++ {
-		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
-	}
-	g.p("\tTESTQ CX, CX")
-	g.p("\tJZ done")
-	g.p("loop:")
+	g.tile8Head("Q6_K", "\tVPBROADCASTB k4nib<>(SB), Z13\n\tVPBROADCASTB k6hi<>(SB), Z14\n"+
+		"\tVPBROADCASTB k6off<>(SB), Z15\n\tLEAQ k6scale<>(SB), R10\n", "")
 	// The scales as 16-bit values with zero high words, one dword each.
 	g.p("\tVPMOVSXBW 192(SI), Y12")
 	g.p("\tVPMOVZXWD Y12, Z12")
@@ -565,44 +514,50 @@ func (g *gen) q6K8() {
 	g.p("\tDECQ CX")
 	g.p("\tJNZ loop")
 	g.p("done:")
-	g.hsum8Rows8()
-	g.store8("64(SP)")
+	sums8(g.p, "Z28")
+	g.tile8Tail()
 }
 
-// hsum8Rows8 leaves in Y0 the eight rows' hsum_float_8 of Z0-Z3 (rows 2p,
-// 2p+1 in their halves).
-func (g *gen) hsum8Rows8() {
+// tile8Head starts dot<name>VNNIx8z: arguments, consts (after the
+// permutations) once, then per row of w (kept at 64(SP)) the pointers,
+// Z0-Z3 and zero (more accumulators) cleared, to the super-block loop.
+func (g *gen) tile8Head(name, consts, zero string) {
+	g.p("// func dot%sVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)", name)
+	g.p("TEXT ·dot%sVNNIx8z(SB), NOSPLIT, $72-64", name)
+	g.p("\tMOVQ w+8(FP), BX")
+	g.p("\tMOVQ BX, 64(SP)")
+	g.p("\tMOVQ rows+24(FP), R13")
+	g.p("\tMOVQ dst+48(FP), DX")
 	for j := 0; j < 4; j++ {
-		g.p("\tVSHUFF32X4 $0xB1, Z%d, Z%d, Z16", j, j)
-		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
-		g.p("\tVPERMILPS $0x4E, Z%d, Z16", j)
-		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
-		g.p("\tVMOVSHDUP Z%d, Z16", j)
-		g.p("\tVADDPS Z16, Z%d, Z%d", j, j)
+		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
 	}
-	g.p("\tVPERMT2PS Z1, Z28, Z0")
-	g.p("\tVPERMT2PS Z3, Z28, Z2")
-	g.p("\tVINSERTF128 $1, X2, Y0, Y0")
+	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
+	g.w.WriteString(consts)
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ end")
+	g.p("rowloop:")
+	g.p("\tMOVQ nb+0(FP), CX")
+	g.p("\tMOVQ 64(SP), SI")
+	g.p("\tMOVQ xi+32(FP), DI")
+	g.p("\tMOVQ side+40(FP), R8")
+	for j := 0; j < 4; j++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
+	}
+	g.w.WriteString(zero)
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
 }
 
-// store8 writes Y0's eight results to dst[k·dstride] (DX), moves to the
-// next row of w (kept at row) and loops.
-func (g *gen) store8(row string) {
+// tile8Tail stores Y0's eight results, moves to the next row of w and
+// loops.
+func (g *gen) tile8Tail() {
 	g.p("\tMOVQ dstride+56(FP), AX")
 	g.p("\tLEAQ (AX)(AX*2), R12")
-	g.p("\tLEAQ (DX)(AX*4), R9")
-	g.p("\tVMOVSS X0, (DX)")
-	g.p("\tVEXTRACTPS $1, X0, (DX)(AX*1)")
-	g.p("\tVEXTRACTPS $2, X0, (DX)(AX*2)")
-	g.p("\tVEXTRACTPS $3, X0, (DX)(R12*1)")
-	g.p("\tVEXTRACTF128 $1, Y0, X0")
-	g.p("\tVMOVSS X0, (R9)")
-	g.p("\tVEXTRACTPS $1, X0, (R9)(AX*1)")
-	g.p("\tVEXTRACTPS $2, X0, (R9)(AX*2)")
-	g.p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
+	store8(g.p)
 	g.p("\tADDQ $4, DX")
 	g.p("\tMOVQ wrb+16(FP), AX")
-	g.p("\tADDQ AX, %s", row)
+	g.p("\tADDQ AX, 64(SP)")
 	g.p("\tDECQ R13")
 	g.p("\tJNZ rowloop")
 	g.p("end:")
@@ -645,19 +600,10 @@ GLOBL k5bit<>(SB), RODATA|NOPTR, $32
 		fmt.Fprintf(&out, "DATA k6shuf<>+%d(SB)/8, $0x%016x\n", 16*i+8, hi)
 	}
 	out.WriteString("GLOBL k6shuf<>(SB), RODATA|NOPTR, $128\n")
-	// The eight-row tile's permutations: products 2p and 2p+1 over the
-	// halves; lanes 0 and 8 of two registers; product r over lanes 4r..4r+3
-	// (rows 0-3, then 4-7); lanes 0, 4, 8, 12 of two registers.
-	for p := 0; p < 4; p++ {
-		for k := 0; k < 16; k++ {
-			fmt.Fprintf(&out, "DATA k8pair<>+%d(SB)/4, $%d\n", 64*p+4*k, 2*p+k/8)
-		}
-	}
-	out.WriteString("GLOBL k8pair<>(SB), RODATA|NOPTR, $256\n")
-	for k, v := range []int{0, 8, 16, 24} {
-		fmt.Fprintf(&out, "DATA k8gather<>+%d(SB)/4, $%d\n", 4*k, v)
-	}
-	out.WriteString("GLOBL k8gather<>(SB), RODATA|NOPTR, $64\n")
+	// The eight-row tiles' permutations (tile8Consts), then: product r
+	// over lanes 4r..4r+3 (rows 0-3, then 4-7); lanes 0, 4, 8, 12 of two
+	// registers.
+	tile8Consts(&out, "k8")
 	for h := 0; h < 2; h++ {
 		for k := 0; k < 16; k++ {
 			fmt.Fprintf(&out, "DATA k8quad<>+%d(SB)/4, $%d\n", 64*h+4*k, 4*h+k/4)
