@@ -58,8 +58,8 @@ func init() {
 			k.layout8 = kLayout8
 			k.tile8 = asmKernel8(qkK, sizeQ5_K, kLayout8, dotQ5_KVNNIx8z)
 		case t == gguf.TypeQ6_K:
-			k.layout8 = k6Layout8
-			k.tile8 = asmKernel8(qkK, sizeQ6_K, k6Layout8, dotQ6_KVNNIx8z)
+			k.layout8 = kx80Layout8
+			k.tile8 = asmKernel8(qkK, sizeQ6_K, kx80Layout8, dotQ6_KVNNIx8z)
 		}
 		registerLanes(t, k)
 	}

@@ -187,35 +187,7 @@ func (g *gen) q2K() {
 // (low nibbles in bytes 0-7, high two bits in bytes 8-11) less 32.
 func (g *gen) q3K() {
 	g.header("Q3_K", "")
-	// Scales 0-7 in AX, 8-15 in BX, eight bytes each: the nibbles of
-	// bytes 0-7 (low ones for 0-7, high ones for 8-15), with bits 2i, 2i+1
-	// of bytes 8-11 on top for scales 4i..4i+3.
-	g.p("\tMOVQ 96(SI), AX")
-	g.p("\tMOVL 104(SI), R10")
-	g.p("\tMOVQ $0x0f0f0f0f0f0f0f0f, R12")
-	g.p("\tMOVQ AX, BX")
-	g.p("\tSHRQ $4, BX")
-	g.p("\tANDQ R12, BX")
-	g.p("\tANDQ R12, AX")
-	g.p("\tMOVQ $0x0303030303030303, R12")
-	// (aux2 | (aux2>>2)<<32) & 0x03…, then (aux2>>4 | (aux2>>6)<<32): the
-	// bits the 64-bit shifts carry across fall outside the mask.
-	g.p("\tMOVQ R10, R11")
-	g.p("\tSHLQ $30, R11")
-	g.p("\tORQ R10, R11")
-	g.p("\tANDQ R12, R11")
-	g.p("\tSHLQ $4, R11")
-	g.p("\tORQ R11, AX")
-	g.p("\tMOVQ R10, R11")
-	g.p("\tSHLQ $26, R11")
-	g.p("\tSHRQ $4, R10")
-	g.p("\tORQ R10, R11")
-	g.p("\tANDQ R12, R11")
-	g.p("\tSHLQ $4, R11")
-	g.p("\tORQ R11, BX")
-	g.p("\tVMOVQ AX, X14")
-	g.p("\tVPINSRQ $1, BX, X14, X14")
-	g.p("\tVPSUBB k32x16<>(SB), X14, X14")
+	g.q3Scales()
 	// The complemented hmask: bit b set where group b's values take −4.
 	g.p("\tVMOVDQU 0(SI), Y15")
 	g.p("\tVPCMPEQB Y10, Y10, Y10")
@@ -252,6 +224,110 @@ func (g *gen) q3K() {
 	g.finish()
 }
 
+// q3Scales leaves a Q3_K super-block's sixteen scales, less 32, as the
+// signed bytes of X14 (using AX, BX, R10-R12).
+func (g *gen) q3Scales() {
+	// Scales 0-7 in AX, 8-15 in BX, eight bytes each: the nibbles of
+	// bytes 0-7 (low ones for 0-7, high ones for 8-15), with bits 2i, 2i+1
+	// of bytes 8-11 on top for scales 4i..4i+3.
+	g.p("\tMOVQ 96(SI), AX")
+	g.p("\tMOVL 104(SI), R10")
+	g.p("\tMOVQ $0x0f0f0f0f0f0f0f0f, R12")
+	g.p("\tMOVQ AX, BX")
+	g.p("\tSHRQ $4, BX")
+	g.p("\tANDQ R12, BX")
+	g.p("\tANDQ R12, AX")
+	g.p("\tMOVQ $0x0303030303030303, R12")
+	// (aux2 | (aux2>>2)<<32) & 0x03…, then (aux2>>4 | (aux2>>6)<<32): the
+	// bits the 64-bit shifts carry across fall outside the mask.
+	g.p("\tMOVQ R10, R11")
+	g.p("\tSHLQ $30, R11")
+	g.p("\tORQ R10, R11")
+	g.p("\tANDQ R12, R11")
+	g.p("\tSHLQ $4, R11")
+	g.p("\tORQ R11, AX")
+	g.p("\tMOVQ R10, R11")
+	g.p("\tSHLQ $26, R11")
+	g.p("\tSHRQ $4, R10")
+	g.p("\tORQ R10, R11")
+	g.p("\tANDQ R12, R11")
+	g.p("\tSHLQ $4, R11")
+	g.p("\tORQ R11, BX")
+	g.p("\tVMOVQ AX, X14")
+	g.p("\tVPINSRQ $1, BX, X14, X14")
+	g.p("\tVPSUBB k32x16<>(SB), X14, X14")
+}
+
+// q3K8 writes dotQ3_KVNNIx8z, Q3_K's eight-row tile over x made unsigned
+// (kx80Layout8), as Q6_K's (gen_dot_k_amd64.go): the values, -4..3, go in
+// signed against x+128, each lane sum (at most 4·255·4) multiplied by its
+// 16-value scale with VPDPWSSD, and scale·128·Σw, which depends on w
+// alone, subtracted once per super-block; each result the bits of
+// dotQ3_KAVX2's.
+//
+//	Z4-Z7 a half's four groups, Z8-Z11 their scale vectors, Z12 the
+//	scales as dwords, Z13 0x04, Z15 hmask doubled, Z16-Z19 lane sums,
+//	Z20-Z22 temporaries, Z23 the w-only term, Z29 0x80, Z30 a half's qs
+//	doubled, Z31 0x03; R9 the scale permutations; the rest as tile8Head
+func (g *gen) q3K8() {
+	g.tile8Head("Q3_K", "\tVPBROADCASTB k3<>(SB), Z31\n\tVPBROADCASTB k4x32<>(SB), Z13\n\tVPBROADCASTB k80<>(SB), Z29\n", "")
+	g.q3Scales()
+	g.p("\tVPMOVSXBW X14, Y12")
+	g.p("\tVPMOVZXWD Y12, Z12")
+	g.p("\tLEAQ k6scale<>(SB), R9")
+	g.p("\tVBROADCASTI64X4 0(SI), Z15")
+	for p := 0; p < 4; p++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", 16+p, 16+p, 16+p)
+	}
+	g.p("\tVPXORD Z23, Z23, Z23")
+	for h := 0; h < 2; h++ {
+		g.p("\tVBROADCASTI64X4 %d(SI), Z30", 32+32*h)
+		for q := 0; q < 4; q++ {
+			grp := 4*h + q
+			if q == 0 {
+				g.p("\tVPANDD Z31, Z30, Z4")
+			} else {
+				g.p("\tVPSRLW $%d, Z30, Z%d", 2*q, 4+q)
+				g.p("\tVPANDD Z31, Z%d, Z%d", 4+q, 4+q)
+			}
+			// Less 4 where hmask's bit grp is clear.
+			g.p("\tVPTESTNMB k5bits<>+%d(SB), Z15, K1", 64*grp)
+			g.p("\tVPSUBB Z13, Z%d, K1, Z%d", 4+q, 4+q)
+			g.p("\tVMOVDQU32 %d(R9), Z%d", 64*grp, 8+q)
+			g.p("\tVPERMD Z12, Z%d, Z%d", 8+q, 8+q)
+			g.p("\tVPXORD Z22, Z22, Z22")
+			g.p("\tVPDPBUSD Z%d, Z29, Z22", 4+q)
+			g.p("\tVPDPWSSD Z%d, Z22, Z23", 8+q)
+		}
+		for q := 0; q < 4; q++ {
+			grp := 4*h + q
+			for p := 0; p < 4; p++ {
+				g.p("\tVMOVDQU32 %d(DI), Z20", 256*grp+64*p)
+				g.p("\tVPXORD Z21, Z21, Z21")
+				g.p("\tVPDPBUSD Z%d, Z20, Z21", 4+q)
+				g.p("\tVPDPWSSD Z%d, Z21, Z%d", 8+q, 16+p)
+			}
+		}
+	}
+	g.p("\tVPBROADCASTW 108(SI), X20")
+	g.p("\tVCVTPH2PS X20, Y20")
+	g.p("\tVMULPS (R8), Y20, Y22")
+	for p := 0; p < 4; p++ {
+		g.p("\tVPSUBD Z23, Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVPERMPS Z22, Z%d, Z20", 24+p)
+		g.p("\tVFMADD231PS Z20, Z%d, Z%d", 16+p, p)
+	}
+	g.p("\tADDQ $110, SI")
+	g.p("\tADDQ $2048, DI")
+	g.p("\tADDQ $32, R8")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.p("done:")
+	sums8(g.p, "Z28")
+	g.tile8Tail()
+}
+
 func main() {
 	var out bytes.Buffer
 	out.WriteString(`// Code generated by gen_dot_k23_amd64.go; DO NOT EDIT.
@@ -283,7 +359,10 @@ GLOBL k32x16<>(SB), RODATA|NOPTR, $16
 		fmt.Fprintf(&out, "DATA k23shuf<>+%d(SB)/8, $0x%016x\n", 16*i, lo)
 		fmt.Fprintf(&out, "DATA k23shuf<>+%d(SB)/8, $0x%016x\n", 16*i+8, hi)
 	}
-	out.WriteString("GLOBL k23shuf<>(SB), RODATA|NOPTR, $128\n\n")
+	out.WriteString("GLOBL k23shuf<>(SB), RODATA|NOPTR, $128\n")
+	tile8Consts(&out, "k8")
+	tileKConsts(&out)
+	out.WriteString("\n")
 	for _, rows := range []int{1, 4} {
 		for _, t := range []string{"Q2_K", "Q3_K"} {
 			g := &gen{rows: rows}
@@ -295,6 +374,9 @@ GLOBL k32x16<>(SB), RODATA|NOPTR, $16
 			out.Write(g.w.Bytes())
 		}
 	}
+	g := &gen{rows: 8}
+	g.q3K8()
+	out.Write(g.w.Bytes())
 	if err := os.WriteFile("dot_k23_amd64.s", out.Bytes(), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -107,3 +107,71 @@ func store8(p func(string, ...any)) {
 	p("\tVEXTRACTPS $2, X0, (R9)(AX*2)")
 	p("\tVEXTRACTPS $3, X0, (R9)(R12*1)")
 }
+
+// tile8Head starts a K-quant tile, dot<name>VNNIx8z: arguments, consts (after the
+// permutations) once, then per row of w (kept at 64(SP)) the pointers,
+// Z0-Z3 and zero (more accumulators) cleared, to the super-block loop.
+func (g *gen) tile8Head(name, consts, zero string) {
+	g.p("// func dot%sVNNIx8z(nb int, w *byte, wrb, rows int, xi *byte, side, dst *float32, dstride int)", name)
+	g.p("TEXT ·dot%sVNNIx8z(SB), NOSPLIT, $72-64", name)
+	g.p("\tMOVQ w+8(FP), BX")
+	g.p("\tMOVQ BX, 64(SP)")
+	g.p("\tMOVQ rows+24(FP), R13")
+	g.p("\tMOVQ dst+48(FP), DX")
+	for j := 0; j < 4; j++ {
+		g.p("\tVMOVDQU32 k8pair<>+%d(SB), Z%d", 64*j, 24+j)
+	}
+	g.p("\tVMOVDQU32 k8gather<>(SB), Z28")
+	g.w.WriteString(consts)
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ end")
+	g.p("rowloop:")
+	g.p("\tMOVQ nb+0(FP), CX")
+	g.p("\tMOVQ 64(SP), SI")
+	g.p("\tMOVQ xi+32(FP), DI")
+	g.p("\tMOVQ side+40(FP), R8")
+	for j := 0; j < 4; j++ {
+		g.p("\tVPXORD Z%d, Z%d, Z%d", j, j, j)
+	}
+	g.w.WriteString(zero)
+	g.p("\tTESTQ CX, CX")
+	g.p("\tJZ done")
+	g.p("loop:")
+}
+
+// tile8Tail stores Y0's eight results, moves to the next row of w and
+// loops.
+func (g *gen) tile8Tail() {
+	g.p("\tMOVQ dstride+56(FP), AX")
+	g.p("\tLEAQ (AX)(AX*2), R12")
+	store8(g.p)
+	g.p("\tADDQ $4, DX")
+	g.p("\tMOVQ wrb+16(FP), AX")
+	g.p("\tADDQ AX, 64(SP)")
+	g.p("\tDECQ R13")
+	g.p("\tJNZ rowloop")
+	g.p("end:")
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+	g.p("")
+}
+
+// tileKConsts writes the K-quant tiles' constants (after tile8Consts
+// with prefix k8): k6scale, per group G the dword permutation taking
+// scale 2G into lanes 0-3 and 8-11 and 2G+1 into 4-7 and 12-15 (16-value
+// scales); k80, a 0x80 byte; k5bits, per group g 64 bytes of 1<<g.
+func tileKConsts(out *bytes.Buffer) {
+	for G := 0; G < 8; G++ {
+		for k := 0; k < 16; k++ {
+			fmt.Fprintf(out, "DATA k6scale<>+%d(SB)/4, $%d\n", 64*G+4*k, 2*G+k/4%2)
+		}
+	}
+	out.WriteString("GLOBL k6scale<>(SB), RODATA|NOPTR, $512\n")
+	out.WriteString("DATA k80<>+0(SB)/1, $0x80\nGLOBL k80<>(SB), RODATA|NOPTR, $1\n")
+	for grp := 0; grp < 8; grp++ {
+		for k := 0; k < 8; k++ {
+			fmt.Fprintf(out, "DATA k5bits<>+%d(SB)/8, $%#016x\n", 64*grp+8*k, uint64(0x0101010101010101)<<grp)
+		}
+	}
+	out.WriteString("GLOBL k5bits<>(SB), RODATA|NOPTR, $512\n")
+}

@@ -125,26 +125,26 @@ func legacyLayout8(q81 bool, shift int) tile8Layout {
 	}
 }
 
-// kLayout8 is Q4_K's and Q5_K's tile8Layout, k6Layout8 Q6_K's
+// kLayout8 is Q4_K's and Q5_K's tile8Layout, kx80Layout8 Q6_K's and Q3_K's
 // (laneInterleaveK8).
 var (
-	kLayout8  = kLayout(false)
-	k6Layout8 = kLayout(true)
+	kLayout8    = kLayout(false)
+	kx80Layout8 = kLayout(true)
 )
 
-func kLayout(q6 bool) tile8Layout {
+func kLayout(x80 bool) tile8Layout {
 	return tile8Layout{
-		xiLen:   func(n int) int { return laneXiBlockK(q6) * (n / qkK) },
+		xiLen:   func(n int) int { return laneXiBlockK(x80) * (n / qkK) },
 		sideLen: func(n int) int { return 8 * (n / qkK) },
 		write: func(xi []byte, side []float32, k int, x []byte, n int) {
-			laneInterleaveK8(xi, side, k, x, n/qkK, q6)
+			laneInterleaveK8(xi, side, k, x, n/qkK, x80)
 		},
 	}
 }
 
 // laneXiBlockK is one super-block's bytes in laneInterleaveK8's layout.
-func laneXiBlockK(q6 bool) int {
-	if q6 {
+func laneXiBlockK(x80 bool) int {
+	if x80 {
 		return 8 * 256
 	}
 	return 8*256 + 8*16
@@ -154,24 +154,24 @@ func laneXiBlockK(q6 bool) int {
 // activations from its row x of nb super-blocks: per super-block, for each
 // of the eight 32-value groups the eight rows' quants, then each row's
 // eight sums of bsum pairs (int16, wrapping as VPHADDW adds: Q4_K's
-// minimums); for Q6_K (q6) the quants made unsigned (XOR 0x80) and no sums.
-// side holds [nb][8] d_x.
-func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int, q6 bool) {
-	blk := laneXiBlockK(q6)
+// minimums); with x80 (Q6_K, Q3_K: signed weights) the quants made
+// unsigned (XOR 0x80) and no sums. side holds [nb][8] d_x.
+func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int, x80 bool) {
+	blk := laneXiBlockK(x80)
 	for b := 0; b < nb; b++ {
 		xb := (*q8K)(x[b*sizeQ8_K:])
 		dst := xi[b*blk : (b+1)*blk]
 		for g := 0; g < 8; g++ {
 			d := (*[32]byte)(dst[256*g+32*k:])
 			copy(d[:], xb[4+32*g:])
-			if q6 {
+			if x80 {
 				for i := 0; i < 32; i += 8 {
 					v := binary.LittleEndian.Uint64(d[i:])
 					binary.LittleEndian.PutUint64(d[i:], v^0x8080808080808080)
 				}
 			}
 		}
-		if !q6 {
+		if !x80 {
 			for i := 0; i < 8; i++ {
 				binary.LittleEndian.PutUint16(dst[2048+16*k+2*i:], uint16(int16(q8KBsum(xb, 2*i)+q8KBsum(xb, 2*i+1))))
 			}
