@@ -125,56 +125,73 @@ func legacyLayout8(q81 bool, shift int) tile8Layout {
 	}
 }
 
-// kLayout8 is Q4_K's and Q5_K's tile8Layout, kx80Layout8 Q6_K's and Q3_K's
-// (laneInterleaveK8).
+// The K-quant tiles' activation layouts (laneInterleaveK8): kLayout8 for
+// Q4_K and Q5_K, kx80Layout8 for Q6_K and Q3_K, kBsumLayout8 for Q2_K.
 var (
-	kLayout8    = kLayout(false)
-	kx80Layout8 = kLayout(true)
+	kLayout8     = kLayout(kTailPairs)
+	kx80Layout8  = kLayout(kTailX80)
+	kBsumLayout8 = kLayout(kTailBsums)
 )
 
-func kLayout(x80 bool) tile8Layout {
+// kTail is what follows a super-block's quants in laneInterleaveK8.
+type kTail int
+
+const (
+	kTailPairs kTail = iota // each row's eight bsum pair sums, int16
+	kTailX80                // nothing; the quants XOR 0x80 (unsigned)
+	kTailBsums              // each row's sixteen bsums, int16
+)
+
+func kLayout(tail kTail) tile8Layout {
 	return tile8Layout{
-		xiLen:   func(n int) int { return laneXiBlockK(x80) * (n / qkK) },
+		xiLen:   func(n int) int { return laneXiBlockK(tail) * (n / qkK) },
 		sideLen: func(n int) int { return 8 * (n / qkK) },
 		write: func(xi []byte, side []float32, k int, x []byte, n int) {
-			laneInterleaveK8(xi, side, k, x, n/qkK, x80)
+			laneInterleaveK8(xi, side, k, x, n/qkK, tail)
 		},
 	}
 }
 
 // laneXiBlockK is one super-block's bytes in laneInterleaveK8's layout.
-func laneXiBlockK(x80 bool) int {
-	if x80 {
+func laneXiBlockK(tail kTail) int {
+	switch tail {
+	case kTailX80:
 		return 8 * 256
+	case kTailBsums:
+		return 8*256 + 8*32
 	}
 	return 8*256 + 8*16
 }
 
 // laneInterleaveK8 writes row k (of eight) of a group's Q8_K tile8
 // activations from its row x of nb super-blocks: per super-block, for each
-// of the eight 32-value groups the eight rows' quants, then each row's
-// eight sums of bsum pairs (int16, wrapping as VPHADDW adds: Q4_K's
-// minimums); with x80 (Q6_K, Q3_K: signed weights) the quants made
-// unsigned (XOR 0x80) and no sums. side holds [nb][8] d_x.
-func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int, x80 bool) {
-	blk := laneXiBlockK(x80)
+// of the eight 32-value groups the eight rows' quants, then per tail each
+// row's eight sums of bsum pairs (int16, wrapping as VPHADDW adds: Q4_K's
+// minimums) or its sixteen bsums (Q2_K's), or nothing with the quants made
+// unsigned (XOR 0x80: Q6_K's and Q3_K's signed weights). side holds
+// [nb][8] d_x.
+func laneInterleaveK8(xi []byte, side []float32, k int, x []byte, nb int, tail kTail) {
+	blk := laneXiBlockK(tail)
 	for b := 0; b < nb; b++ {
 		xb := (*q8K)(x[b*sizeQ8_K:])
 		dst := xi[b*blk : (b+1)*blk]
 		for g := 0; g < 8; g++ {
 			d := (*[32]byte)(dst[256*g+32*k:])
 			copy(d[:], xb[4+32*g:])
-			if x80 {
+			if tail == kTailX80 {
 				for i := 0; i < 32; i += 8 {
 					v := binary.LittleEndian.Uint64(d[i:])
 					binary.LittleEndian.PutUint64(d[i:], v^0x8080808080808080)
 				}
 			}
 		}
-		if !x80 {
+		switch tail {
+		case kTailPairs:
 			for i := 0; i < 8; i++ {
 				binary.LittleEndian.PutUint16(dst[2048+16*k+2*i:], uint16(int16(q8KBsum(xb, 2*i)+q8KBsum(xb, 2*i+1))))
 			}
+		case kTailBsums:
+			copy(dst[2048+32*k:][:32], xb[4+qkK:])
 		}
 		side[8*b+k] = q8KScale(xb)
 	}
