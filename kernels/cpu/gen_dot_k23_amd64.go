@@ -293,39 +293,12 @@ func (g *gen) q3K8() {
 			// Less 4 where hmask's bit grp is clear.
 			g.p("\tVPTESTNMB k5bits<>+%d(SB), Z15, K1", 64*grp)
 			g.p("\tVPSUBB Z13, Z%d, K1, Z%d", 4+q, 4+q)
-			g.p("\tVMOVDQU32 %d(R9), Z%d", 64*grp, 8+q)
-			g.p("\tVPERMD Z12, Z%d, Z%d", 8+q, 8+q)
-			g.p("\tVPXORD Z22, Z22, Z22")
-			g.p("\tVPDPBUSD Z%d, Z29, Z22", 4+q)
-			g.p("\tVPDPWSSD Z%d, Z22, Z23", 8+q)
+			g.groupScale(q, grp, "R9")
+			g.wOnly(q)
 		}
-		for q := 0; q < 4; q++ {
-			grp := 4*h + q
-			for p := 0; p < 4; p++ {
-				g.p("\tVMOVDQU32 %d(DI), Z20", 256*grp+64*p)
-				g.p("\tVPXORD Z21, Z21, Z21")
-				g.p("\tVPDPBUSD Z%d, Z20, Z21", 4+q)
-				g.p("\tVPDPWSSD Z%d, Z21, Z%d", 8+q, 16+p)
-			}
-		}
+		g.groupSums(h, true)
 	}
-	g.p("\tVPBROADCASTW 108(SI), X20")
-	g.p("\tVCVTPH2PS X20, Y20")
-	g.p("\tVMULPS (R8), Y20, Y22")
-	for p := 0; p < 4; p++ {
-		g.p("\tVPSUBD Z23, Z%d, Z%d", 16+p, 16+p)
-		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
-		g.p("\tVPERMPS Z22, Z%d, Z20", 24+p)
-		g.p("\tVFMADD231PS Z20, Z%d, Z%d", 16+p, p)
-	}
-	g.p("\tADDQ $110, SI")
-	g.p("\tADDQ $2048, DI")
-	g.p("\tADDQ $32, R8")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ loop")
-	g.p("done:")
-	sums8(g.p, "Z28")
-	g.tile8Tail()
+	g.closeBlock8(108, 110, 2048, true)
 }
 
 // q2K8 writes dotQ2_KVNNIx8z, Q2_K's eight-row tile over kBsumLayout8
@@ -372,34 +345,11 @@ func (g *gen) q2K8() {
 				g.p("\tVPSRLW $%d, Z30, Z%d", 2*q, 4+q)
 				g.p("\tVPANDD Z15, Z%d, Z%d", 4+q, 4+q)
 			}
-			g.p("\tVMOVDQU32 %d(R9), Z%d", 64*grp, 8+q)
-			g.p("\tVPERMD Z12, Z%d, Z%d", 8+q, 8+q)
+			g.groupScale(q, grp, "R9")
 		}
-		for q := 0; q < 4; q++ {
-			grp := 4*h + q
-			for p := 0; p < 4; p++ {
-				g.p("\tVPXORD Z21, Z21, Z21")
-				g.p("\tVPDPBUSD %d(DI), Z%d, Z21", 256*grp+64*p, 4+q)
-				g.p("\tVPDPWSSD Z%d, Z21, Z%d", 8+q, 16+p)
-			}
-		}
+		g.groupSums(h, false)
 	}
-	g.p("\tVPBROADCASTW 80(SI), X20")
-	g.p("\tVCVTPH2PS X20, Y20")
-	g.p("\tVMULPS (R8), Y20, Y22")
-	for p := 0; p < 4; p++ {
-		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
-		g.p("\tVPERMPS Z22, Z%d, Z20", 24+p)
-		g.p("\tVFMADD231PS Z20, Z%d, Z%d", 16+p, p)
-	}
-	g.p("\tADDQ $84, SI")
-	g.p("\tADDQ $2304, DI")
-	g.p("\tADDQ $32, R8")
-	g.p("\tDECQ CX")
-	g.p("\tJNZ loop")
-	g.p("done:")
-	sums8(g.p, "Z28")
-	g.tile8Tail()
+	g.closeBlock8(80, 84, 2304, false)
 }
 
 func main() {

@@ -175,3 +175,70 @@ func tileKConsts(out *bytes.Buffer) {
 	}
 	out.WriteString("GLOBL k5bits<>(SB), RODATA|NOPTR, $512\n")
 }
+
+// The K tiles with 16-value scales (Q2_K, Q3_K, Q6_K) keep a half's four
+// groups of weights in Z4-Z7, their scale vectors in Z8-Z11 (from the
+// scales as dwords in Z12), the lane sums of rows 2p, 2p+1 in Z16-Z19,
+// and for signed weights against x+128 the w-only term in Z23 (0x80 bytes
+// in Z29).
+
+// groupScale sets Z8+q to group grp's scale vector, through the k6scale
+// permutations at table.
+func (g *gen) groupScale(q, grp int, table string) {
+	g.p("\tVMOVDQU32 %d(%s), Z%d", 64*grp, table, 8+q)
+	g.p("\tVPERMD Z12, Z%d, Z%d", 8+q, 8+q)
+}
+
+// wOnly adds group q's scale·128·Σw, per lane, to Z23.
+func (g *gen) wOnly(q int) {
+	g.p("\tVPXORD Z22, Z22, Z22")
+	g.p("\tVPDPBUSD Z%d, Z29, Z22", 4+q)
+	g.p("\tVPDPWSSD Z%d, Z22, Z23", 8+q)
+}
+
+// groupSums adds half h's four groups' scaled lane sums for the four pairs
+// of rows: with x80 the activations (x+128) as VPDPBUSD's unsigned operand
+// and the signed weights as its other, else the unsigned weights against x
+// from memory.
+func (g *gen) groupSums(h int, x80 bool) {
+	for q := 0; q < 4; q++ {
+		grp := 4*h + q
+		for p := 0; p < 4; p++ {
+			if x80 {
+				g.p("\tVMOVDQU32 %d(DI), Z20", 256*grp+64*p)
+				g.p("\tVPXORD Z21, Z21, Z21")
+				g.p("\tVPDPBUSD Z%d, Z20, Z21", 4+q)
+			} else {
+				g.p("\tVPXORD Z21, Z21, Z21")
+				g.p("\tVPDPBUSD %d(DI), Z%d, Z21", 256*grp+64*p, 4+q)
+			}
+			g.p("\tVPDPWSSD Z%d, Z21, Z%d", 8+q, 16+p)
+		}
+	}
+}
+
+// closeBlock8 ends a super-block of a 16-value-scale tile: the lane sums
+// (less the w-only term with x80) converted and fused with d_w·d_x (d_w
+// the fp16 at dOff(SI)) into Z0-Z3; then on to the next super-block (wsize
+// bytes of w, xblk of xi) and, after the last, the sums and stores.
+func (g *gen) closeBlock8(dOff, wsize, xblk int, x80 bool) {
+	g.p("\tVPBROADCASTW %d(SI), X20", dOff)
+	g.p("\tVCVTPH2PS X20, Y20")
+	g.p("\tVMULPS (R8), Y20, Y22")
+	for p := 0; p < 4; p++ {
+		if x80 {
+			g.p("\tVPSUBD Z23, Z%d, Z%d", 16+p, 16+p)
+		}
+		g.p("\tVCVTDQ2PS Z%d, Z%d", 16+p, 16+p)
+		g.p("\tVPERMPS Z22, Z%d, Z20", 24+p)
+		g.p("\tVFMADD231PS Z20, Z%d, Z%d", 16+p, p)
+	}
+	g.p("\tADDQ $%d, SI", wsize)
+	g.p("\tADDQ $%d, DI", xblk)
+	g.p("\tADDQ $32, R8")
+	g.p("\tDECQ CX")
+	g.p("\tJNZ loop")
+	g.p("done:")
+	sums8(g.p, "Z28")
+	g.tile8Tail()
+}

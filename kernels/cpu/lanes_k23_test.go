@@ -288,46 +288,14 @@ func BenchmarkLaneDotK23(b *testing.B) {
 	}
 }
 
-// TestLaneTile8K23 checks Q3_K's eight-row tile bit for bit against the
-// reference, on quantized rows and rows of random bytes.
+// TestLaneTile8K23 checks the Q2_K and Q3_K eight-row tiles bit for bit
+// against the references, on quantized rows and rows of random bytes.
 func TestLaneTile8K23(t *testing.T) {
 	r := newRand(t)
 	tested := 0
 	for _, typ := range laneK23Types {
-		k, ok := laneKernels[typ]
-		if !ok || k.tile8 == nil {
-			continue
-		}
-		tested++
-		for _, n := range []int{256, 768, 2048} {
-			for kind := 0; kind < 10; kind++ {
-				xrb := rowSize(gguf.TypeQ8_K, n)
-				_, xs := randK23Rows(r, typ, n, kind, 8, xrb)
-				xi := make([]byte, k.layout8.xiLen(n))
-				side := make([]float32, k.layout8.sideLen(n))
-				for i := 0; i < 8; i++ {
-					k.layout8.write(xi, side, i, xs[i*xrb:(i+1)*xrb], n)
-				}
-				rows := 1 + r.IntN(5)
-				wlen := rowSize(typ, n)
-				wrb := wlen + 2*r.IntN(3)
-				ws := make([]byte, (rows-1)*wrb+wlen)
-				for j := 0; j < rows; j++ {
-					wj, _ := randK23Rows(r, typ, n, kind, 1, 0)
-					copy(ws[j*wrb:], wj)
-				}
-				dstride := rows + r.IntN(3)
-				dst := make([]float32, 7*dstride+rows)
-				k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
-				for j := 0; j < rows; j++ {
-					for i := 0; i < 8; i++ {
-						want := refLaneDotK23(typ, n, ws[j*wrb:j*wrb+wlen], xs[i*xrb:])
-						if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
-						}
-					}
-				}
-			}
+		if checkTile8K(t, r, typ, randK23Rows, refLaneDotK23) {
+			tested++
 		}
 	}
 	if tested == 0 {

@@ -299,43 +299,54 @@ func TestLaneTile8K(t *testing.T) {
 	r := newRand(t)
 	tested := 0
 	for _, typ := range laneKTypes {
-		k, ok := laneKernels[typ]
-		if !ok || k.tile8 == nil {
-			continue
-		}
-		tested++
-		for _, n := range []int{256, 768, 2048} {
-			for kind := 0; kind < 10; kind++ {
-				xrb := rowSize(gguf.TypeQ8_K, n)
-				_, xs := randKRows(r, typ, n, kind, 8, xrb)
-				xi := make([]byte, k.layout8.xiLen(n))
-				side := make([]float32, k.layout8.sideLen(n))
-				for i := 0; i < 8; i++ {
-					k.layout8.write(xi, side, i, xs[i*xrb:(i+1)*xrb], n)
-				}
-				rows := 1 + r.IntN(5)
-				wlen := rowSize(typ, n)
-				wrb := wlen + 2*r.IntN(3)
-				ws := make([]byte, (rows-1)*wrb+wlen)
-				for j := 0; j < rows; j++ {
-					wj, _ := randKRows(r, typ, n, kind, 1, 0)
-					copy(ws[j*wrb:], wj)
-				}
-				dstride := rows + r.IntN(3)
-				dst := make([]float32, 7*dstride+rows)
-				k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
-				for j := 0; j < rows; j++ {
-					for i := 0; i < 8; i++ {
-						want := refLaneDotK(typ, n, ws[j*wrb:j*wrb+wlen], xs[i*xrb:])
-						if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
-						}
-					}
-				}
-			}
+		if checkTile8K(t, r, typ, randKRows, refLaneDotK) {
+			tested++
 		}
 	}
 	if tested == 0 {
 		t.Skip("no K-quant eight-row tiles on this CPU (they need AVX512-VNNI and AVX512BW)")
 	}
+}
+
+// checkTile8K checks typ's eight-row tile, when the CPU has one, against
+// ref on rows from randRows, and says whether it did.
+func checkTile8K(t *testing.T, r *rand.Rand, typ gguf.Type,
+	randRows func(r *rand.Rand, typ gguf.Type, n, kind, rows, xrb int) (w, x []byte),
+	ref func(typ gguf.Type, n int, w, x []byte) float32) bool {
+	t.Helper()
+	k, ok := laneKernels[typ]
+	if !ok || k.tile8 == nil {
+		return false
+	}
+	for _, n := range []int{256, 768, 2048} {
+		for kind := 0; kind < 10; kind++ {
+			xrb := rowSize(gguf.TypeQ8_K, n)
+			_, xs := randRows(r, typ, n, kind, 8, xrb)
+			xi := make([]byte, k.layout8.xiLen(n))
+			side := make([]float32, k.layout8.sideLen(n))
+			for i := 0; i < 8; i++ {
+				k.layout8.write(xi, side, i, xs[i*xrb:(i+1)*xrb], n)
+			}
+			rows := 1 + r.IntN(5)
+			wlen := rowSize(typ, n)
+			wrb := wlen + 2*r.IntN(3)
+			ws := make([]byte, (rows-1)*wrb+wlen)
+			for j := 0; j < rows; j++ {
+				wj, _ := randRows(r, typ, n, kind, 1, 0)
+				copy(ws[j*wrb:], wj)
+			}
+			dstride := rows + r.IntN(3)
+			dst := make([]float32, 7*dstride+rows)
+			k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
+			for j := 0; j < rows; j++ {
+				for i := 0; i < 8; i++ {
+					want := ref(typ, n, ws[j*wrb:j*wrb+wlen], xs[i*xrb:])
+					if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
+					}
+				}
+			}
+		}
+	}
+	return true
 }
