@@ -152,10 +152,7 @@ func (t *attentionTask) do(w, lo, hi int) {
 		if t.f16 {
 			// The probabilities, converted to F16 as ggml converts them.
 			roundF16Vec(sc, sc)
-			slots := scr[2*hd+t.ctx:][:8*hd]
-			clear(slots)
-			pvF16(slots, sc, vh[first:], t.kvDim, start)
-			hsum8Rows(acc, slots)
+			pvSumF16(acc, scr[2*hd+t.ctx:][:8*hd], sc, vh[first:], t.kvDim, start)
 		} else {
 			for j, p := range sc {
 				vr := vf[first+j*t.kvDim:][:hd]

@@ -106,6 +106,24 @@ func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 }
 
 //go:noescape
+func pvSumF16AVX512(n, hd int, acc, p *float32, v *uint16, vstride, slot0 int)
+
+// pvSumF16 sets acc (hd floats) to P·V in tinyBLAS's lanes, pvF16 into
+// cleared slots then hsum8Rows, in one pass where the CPU has AVX-512 and
+// hd is a multiple of 32; slots is the scratch (8·hd floats) otherwise.
+func pvSumF16(acc, slots, p []float32, v []uint16, vstride, pos0 int) {
+	hd := len(acc)
+	if n := len(p); hasVNNI && n > 0 && hd > 0 && hd%32 == 0 {
+		_ = v[(n-1)*vstride+hd-1]
+		pvSumF16AVX512(n, hd, &acc[0], &p[0], &v[0], 2*vstride, pos0%8)
+		return
+	}
+	clear(slots)
+	pvF16(slots, p, v, vstride, pos0)
+	hsum8Rows(acc, slots)
+}
+
+//go:noescape
 func hsum8RowsAVX2(hd int, acc, slots *float32)
 
 // hsum8Rows sets acc[d] to the tinyBLAS lane sum of the eight slots' d.

@@ -386,3 +386,149 @@ hsumloop:
 hsumdone:
 	VZEROUPPER
 	RET
+
+// func pvSumF16AVX512(n, hd int, acc, p *float32, v *uint16, vstride, slot0 int)
+// acc[d] = tinyBLAS's P·V for d < hd (a multiple of 32): position j's
+// value row (v, vstride bytes apart) times p[j] fused into slot (slot0+j)
+// mod 8, the slots then added ((s0+s4)+(s2+s6))+((s1+s5)+(s3+s7)); pvF16
+// and hsum8Rows in one pass, the slots of 32 dimensions in Z0-Z15 (slot s
+// in Z2s, Z2s+1) while the positions go by.
+TEXT ·pvSumF16AVX512(SB), NOSPLIT, $0-56
+	MOVQ hd+8(FP), BX
+	SHRQ $5, BX
+	MOVQ acc+16(FP), DI
+	MOVQ v+32(FP), R9
+	MOVQ vstride+40(FP), R8
+	MOVQ slot0+48(FP), AX
+pvschunk:
+	VPXORD Z0, Z0, Z0
+	VPXORD Z1, Z1, Z1
+	VPXORD Z2, Z2, Z2
+	VPXORD Z3, Z3, Z3
+	VPXORD Z4, Z4, Z4
+	VPXORD Z5, Z5, Z5
+	VPXORD Z6, Z6, Z6
+	VPXORD Z7, Z7, Z7
+	VPXORD Z8, Z8, Z8
+	VPXORD Z9, Z9, Z9
+	VPXORD Z10, Z10, Z10
+	VPXORD Z11, Z11, Z11
+	VPXORD Z12, Z12, Z12
+	VPXORD Z13, Z13, Z13
+	VPXORD Z14, Z14, Z14
+	VPXORD Z15, Z15, Z15
+	MOVQ n+0(FP), CX
+	MOVQ p+24(FP), DX
+	MOVQ R9, SI
+	TESTQ CX, CX
+	JZ pvssum
+	CMPQ AX, $1
+	JEQ pvsstep1
+	CMPQ AX, $2
+	JEQ pvsstep2
+	CMPQ AX, $3
+	JEQ pvsstep3
+	CMPQ AX, $4
+	JEQ pvsstep4
+	CMPQ AX, $5
+	JEQ pvsstep5
+	CMPQ AX, $6
+	JEQ pvsstep6
+	CMPQ AX, $7
+	JEQ pvsstep7
+pvsstep0:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z0
+	VFMADD231PS.BCST (DX), Z17, Z1
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep1:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z2
+	VFMADD231PS.BCST (DX), Z17, Z3
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep2:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z4
+	VFMADD231PS.BCST (DX), Z17, Z5
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep3:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z6
+	VFMADD231PS.BCST (DX), Z17, Z7
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep4:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z8
+	VFMADD231PS.BCST (DX), Z17, Z9
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep5:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z10
+	VFMADD231PS.BCST (DX), Z17, Z11
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep6:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z12
+	VFMADD231PS.BCST (DX), Z17, Z13
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+pvsstep7:
+	VCVTPH2PS (SI), Z16
+	VCVTPH2PS 32(SI), Z17
+	VFMADD231PS.BCST (DX), Z16, Z14
+	VFMADD231PS.BCST (DX), Z17, Z15
+	ADDQ R8, SI
+	ADDQ $4, DX
+	DECQ CX
+	JZ pvssum
+	JMP pvsstep0
+pvssum:
+	VADDPS Z8, Z0, Z16
+	VADDPS Z12, Z4, Z17
+	VADDPS Z17, Z16, Z16
+	VADDPS Z10, Z2, Z18
+	VADDPS Z14, Z6, Z19
+	VADDPS Z19, Z18, Z18
+	VADDPS Z18, Z16, Z16
+	VMOVUPS Z16, 0(DI)
+	VADDPS Z9, Z1, Z16
+	VADDPS Z13, Z5, Z17
+	VADDPS Z17, Z16, Z16
+	VADDPS Z11, Z3, Z18
+	VADDPS Z15, Z7, Z19
+	VADDPS Z19, Z18, Z18
+	VADDPS Z18, Z16, Z16
+	VMOVUPS Z16, 64(DI)
+	ADDQ $64, R9
+	ADDQ $128, DI
+	DECQ BX
+	JNZ pvschunk
+	VZEROUPPER
+	RET

@@ -44,3 +44,9 @@ func pvF16(slots, p []float32, v []uint16, vstride, pos0 int) {
 func ropeRotate(row, cs, sn []float32, neox bool) { ropeRotateRef(row, cs, sn, neox, 0) }
 
 func hsum8Rows(acc, slots []float32) { hsum8RowsRef(acc, slots) }
+
+func pvSumF16(acc, slots, p []float32, v []uint16, vstride, pos0 int) {
+	clear(slots)
+	pvF16Ref(slots, p, v, vstride, pos0)
+	hsum8RowsRef(acc, slots)
+}

@@ -102,7 +102,7 @@ func exactFMA32(a, b, c float32) float32 {
 func TestVecF16(t *testing.T) {
 	r := newRand(t)
 	for _, hd := range []int{8, 24, 32, 64, 96, 128, 256, 40, 7} {
-		for _, n := range []int{1, 3, 4, 8, 17} {
+		for _, n := range []int{1, 3, 4, 8, 17, 40} {
 			stride := hd + 8*r.IntN(3)
 			kv := make([]uint16, (n-1)*stride+hd)
 			for i := range kv {
@@ -153,6 +153,16 @@ func TestVecF16(t *testing.T) {
 			for d := range accWant {
 				if !sameFloat(accGot[d], accWant[d]) {
 					t.Fatalf("hd=%d: hsum8Rows[%d] = %g, reference %g", hd, d, accGot[d], accWant[d])
+				}
+			}
+			// The one-pass form from cleared slots.
+			clear(want)
+			pvF16Ref(want, p, kv, stride, pos0)
+			hsum8RowsRef(accWant, want)
+			pvSumF16(accGot, got, p, kv, stride, pos0)
+			for d := range accWant {
+				if !sameFloat(accGot[d], accWant[d]) {
+					t.Fatalf("hd=%d n=%d pos0=%d: pvSumF16[%d] = %g, reference %g", hd, n, pos0, d, accGot[d], accWant[d])
 				}
 			}
 		}
