@@ -96,19 +96,6 @@ var types = []blockType{
 		zdecode: fmt.Sprintf(znibbles, 8) + "\tKMOVD 4(SI), K1\n\tKUNPCKDQ K1, K1, K1\n\tVPADDB Z29, Z4, K1, Z4\n"},
 }
 
-// xaddr is the address of byte off of row k's current block.
-func xaddr(off, k int) string {
-	switch k {
-	case 0:
-		return fmt.Sprintf("%d(DI)", off)
-	case 1:
-		return fmt.Sprintf("%d(DI)(R8*1)", off)
-	case 2:
-		return fmt.Sprintf("%d(DI)(R8*2)", off)
-	}
-	return fmt.Sprintf("%d(DI)(R9*1)", off)
-}
-
 // kernel writes one function: isa is "AVX2" (VPMADDUBSW + VPMADDWD) or
 // "VNNI" (AVX512-VNNI's VPDPBUSD on YMM, AVX512VL's embedded broadcast);
 // rows is 1 or 4; d_x and s_x come from x's blocks or, with side (always
@@ -235,7 +222,7 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		// d = d_w·d_x, broadcast.
 		switch {
 		case !side:
-			p("\tVPBROADCASTW %s, X6", xaddr(0, k))
+			p("\tVPBROADCASTW %s, X6", x(0, k))
 			p("\tVCVTPH2PS X6, Y6")
 			p("\tVMULPS Y6, Y9, Y6")
 		case vnni:
@@ -248,21 +235,21 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		switch {
 		case ucorr:
 			p("\tVMOVDQU %d(R11), Y7", 32*k)
-			p("\tVPDPBUSD %s, Y4, Y7", xaddr(xq, k))
+			p("\tVPDPBUSD %s, Y4, Y7", x(xq, k))
 		case t.signed && vnni:
-			p("\tVMOVDQU %s, Y8", xaddr(xq, k))
+			p("\tVMOVDQU %s, Y8", x(xq, k))
 			p("\tVPSIGNB Y4, Y8, Y8")
 			p("\tVPXOR Y7, Y7, Y7")
 			p("\tVPDPBUSD Y8, Y5, Y7")
 		case vnni:
 			p("\tVPXOR Y7, Y7, Y7")
-			p("\tVPDPBUSD %s, Y4, Y7", xaddr(xq, k))
+			p("\tVPDPBUSD %s, Y4, Y7", x(xq, k))
 		case t.signed:
-			p("\tVMOVDQU %s, Y7", xaddr(xq, k))
+			p("\tVMOVDQU %s, Y7", x(xq, k))
 			p("\tVPSIGNB Y4, Y7, Y7")
 			p("\tVPMADDUBSW Y7, Y5, Y7")
 		default:
-			p("\tVPMADDUBSW %s, Y4, Y7", xaddr(xq, k))
+			p("\tVPMADDUBSW %s, Y4, Y7", x(xq, k))
 		}
 		if !vnni {
 			p("\tVPMADDWD Y15, Y7, Y7")
@@ -274,7 +261,7 @@ func kernel(w *bytes.Buffer, t blockType, isa string, rows int, side bool) {
 		} else if t.min && rows == 1 {
 			// summs += m_w·s_x, fused: ggml's scalar line as GCC
 			// compiles it (gnu11, -mfma contracts it).
-			p("\tVPBROADCASTW %s, X7", xaddr(2, k))
+			p("\tVPBROADCASTW %s, X7", x(2, k))
 			p("\tVCVTPH2PS X7, X7")
 			p("\tVFMADD231SS X7, X8, X%d", 10+k)
 		}

@@ -56,39 +56,12 @@ const (
 	q8KSize = 292 // Q8_K: d f32, qs[256], bsums[16]
 )
 
-// header starts a kernel: for one row, dot<name>AVX2; for four, the tile
-// kernel dot<name>AVX2x4t, rows rows of w (wrb bytes apart) each against
-// the four rows of x, result k of row r to dst[k·dstride + r] (dstride in
-// bytes). wp is the stack slot of the tile's current row of w; accs the
-// float accumulators to clear.
+// header starts a kernel (start: frame bytes of stack, the tile's current
+// row of w at wp(SP)) with the level table and clears accs float
+// accumulators.
 func (g *gen) header(name string, frame, wp, accs int) {
 	g.p("")
-	if g.rows == 1 {
-		g.p("// func dot%sAVX2(nb int, w, x *byte) float32", name)
-		g.p("TEXT ·dot%sAVX2(SB), NOSPLIT, $%d-28", name, frame)
-		g.p("\tMOVQ nb+0(FP), CX")
-		g.p("\tMOVQ w+8(FP), SI")
-		g.p("\tMOVQ x+16(FP), DI")
-	} else {
-		g.p("// func dot%sAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)", name)
-		g.p("TEXT ·dot%sAVX2x4t(SB), NOSPLIT, $%d-64", name, frame)
-		g.p("\tMOVQ w+8(FP), BX")
-		g.p("\tMOVQ BX, %d(SP)", wp)
-		g.p("\tMOVQ rows+24(FP), R13")
-		g.p("\tMOVQ xrb+40(FP), R8")
-		g.p("\tLEAQ (R8)(R8*2), R9")
-		g.p("\tMOVQ dst+48(FP), DX")
-	}
-	g.p("\tVPBROADCASTB k4nibIQ<>(SB), Y14")
-	g.p("\tVBROADCASTI128 kvalIQ4<>(SB), Y15")
-	if g.rows > 1 {
-		g.p("\tTESTQ R13, R13")
-		g.p("\tJZ end")
-		g.p("rowloop:")
-		g.p("\tMOVQ nb+0(FP), CX")
-		g.p("\tMOVQ %d(SP), SI", wp)
-		g.p("\tMOVQ x+32(FP), DI")
-	}
+	g.start(name, frame, frame, wp, "\tVPBROADCASTB k4nibIQ<>(SB), Y14\n\tVBROADCASTI128 kvalIQ4<>(SB), Y15\n")
 	for a := 0; a < accs; a++ {
 		g.p("\tVXORPS Y%d, Y%d, Y%d", a, a, a)
 	}
@@ -111,42 +84,6 @@ func (g *gen) mulAdd(a string, dst int) {
 	g.p("\tVMOVDQU %s, Y%d", a, dst)
 	g.p("\tVPSIGNB Y8, Y%d, Y%d", dst, dst)
 	g.p("\tVPMADDUBSW Y%d, Y9, Y%d", dst, dst)
-}
-
-// hsum sets X<r> to the sum of Y<r>'s eight float lanes as hsum_float_8.
-func (g *gen) hsum(r int) {
-	g.p("\tVEXTRACTF128 $1, Y%d, X8", r)
-	g.p("\tVADDPS X%d, X8, X8", r)
-	g.p("\tVMOVHLPS X8, X8, X9")
-	g.p("\tVADDPS X9, X8, X8")
-	g.p("\tVMOVSHDUP X8, X9")
-	g.p("\tVADDSS X9, X8, X%d", r)
-}
-
-// store writes row k's result X<r> and, for tiles, moves to the next row.
-func (g *gen) store(regs []int) {
-	if g.rows == 1 {
-		g.p("\tVMOVSS X%d, ret+24(FP)", regs[0])
-	} else {
-		g.p("\tMOVQ dstride+56(FP), AX")
-		g.p("\tLEAQ (AX)(AX*2), R12")
-		for k, r := range regs {
-			g.p("\tVMOVSS X%d, %s", r, []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
-		}
-	}
-}
-
-func (g *gen) end(wp int) {
-	if g.rows > 1 {
-		g.p("\tADDQ $4, DX")
-		g.p("\tMOVQ wrb+16(FP), AX")
-		g.p("\tADDQ AX, %d(SP)", wp)
-		g.p("\tDECQ R13")
-		g.p("\tJNZ rowloop")
-		g.p("end:")
-	}
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
 }
 
 // iq4NL: blocks in pairs, block h of the pair into row k's lanes Y(2k+h);
@@ -186,7 +123,7 @@ func (g *gen) iq4NL() {
 	for k := range regs {
 		regs[k] = 2 * k
 		g.p("\tVADDPS Y%d, Y%d, Y%d", 2*k+1, 2*k, 2*k)
-		g.hsum(2 * k)
+		g.hsum8(2*k, 2*k)
 	}
 	g.p("\tTESTQ CX, CX")
 	g.p("\tJZ done")
@@ -287,7 +224,7 @@ func (g *gen) iq4XS() {
 	regs := make([]int, g.rows)
 	for k := range regs {
 		regs[k] = k
-		g.hsum(k)
+		g.hsum8(k, k)
 	}
 	g.store(regs)
 	g.end(16)

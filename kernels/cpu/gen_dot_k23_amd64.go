@@ -32,35 +32,9 @@ import (
 	"os"
 )
 
-// header starts a kernel: for one row, dot<name>AVX2; for four, the tile
-// kernel dot<name>AVX2x4t, rows rows of w (wrb bytes apart) each against
-// the four rows of x, result k of row r to dst[k·dstride + r] (dstride in
-// bytes). consts loads the constant registers, once.
+// header starts a kernel (start) and clears each row's float lanes.
 func (g *gen) header(name, consts string) {
-	if g.rows == 1 {
-		g.p("// func dot%sAVX2(nb int, w, x *byte) float32", name)
-		g.p("TEXT ·dot%sAVX2(SB), NOSPLIT, $0-28", name)
-		g.p("\tMOVQ nb+0(FP), CX")
-		g.p("\tMOVQ w+8(FP), SI")
-		g.p("\tMOVQ x+16(FP), DI")
-		g.w.WriteString(consts)
-	} else {
-		g.p("// func dot%sAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)", name)
-		g.p("TEXT ·dot%sAVX2x4t(SB), NOSPLIT, $8-64", name)
-		g.p("\tMOVQ w+8(FP), BX")
-		g.p("\tMOVQ BX, 0(SP)") // the current row of w
-		g.p("\tMOVQ rows+24(FP), R13")
-		g.p("\tMOVQ xrb+40(FP), R8")
-		g.p("\tLEAQ (R8)(R8*2), R9")
-		g.p("\tMOVQ dst+48(FP), DX")
-		g.w.WriteString(consts)
-		g.p("\tTESTQ R13, R13")
-		g.p("\tJZ end")
-		g.p("rowloop:")
-		g.p("\tMOVQ nb+0(FP), CX")
-		g.p("\tMOVQ 0(SP), SI")
-		g.p("\tMOVQ x+32(FP), DI")
-	}
+	g.start(name, 0, 8, 0, consts)
 	for k := 0; k < g.rows; k++ {
 		g.p("\tVXORPS Y%d, Y%d, Y%d", k, k, k)
 	}
@@ -110,33 +84,13 @@ func (g *gen) next(size int) {
 // finish adds each row's lanes as hsum_float_8 and stores the results.
 func (g *gen) finish() {
 	g.p("done:")
-	if g.rows > 1 {
-		g.p("\tMOVQ dstride+56(FP), AX")
-		g.p("\tLEAQ (AX)(AX*2), R12")
-	}
+	var regs []int
 	for k := 0; k < g.rows; k++ {
-		g.p("\tVEXTRACTF128 $1, Y%d, X8", k)
-		g.p("\tVADDPS X%d, X8, X8", k)
-		g.p("\tVMOVHLPS X8, X8, X9")
-		g.p("\tVADDPS X9, X8, X8")
-		g.p("\tVMOVSHDUP X8, X9")
-		g.p("\tVADDSS X9, X8, X8")
-		if g.rows == 1 {
-			g.p("\tVMOVSS X8, ret+24(FP)")
-		} else {
-			g.p("\tVMOVSS X8, %s", []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
-		}
+		g.hsum8(k, 4+k)
+		regs = append(regs, 4+k)
 	}
-	if g.rows > 1 {
-		g.p("\tADDQ $4, DX")
-		g.p("\tMOVQ wrb+16(FP), AX")
-		g.p("\tADDQ AX, 0(SP)")
-		g.p("\tDECQ R13")
-		g.p("\tJNZ rowloop")
-		g.p("end:")
-	}
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
+	g.store(regs)
+	g.end(0)
 	g.p("")
 }
 

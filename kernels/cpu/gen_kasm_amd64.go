@@ -37,6 +37,78 @@ const (
 	q8Size  = 292
 )
 
+// start begins a lane kernel: dot<name>AVX2 (one row of w with one of x,
+// frame1 bytes of stack) or the tile dot<name>AVX2x4t (rows rows of w, wrb
+// bytes apart, the current one kept at wp(SP), each against four rows of x
+// xrb bytes apart; frame4 bytes), consts written once; for a tile, on to
+// each row's pointers (CX, SI, DI).
+func (g *gen) start(name string, frame1, frame4, wp int, consts string) {
+	if g.rows == 1 {
+		g.p("// func dot%sAVX2(nb int, w, x *byte) float32", name)
+		g.p("TEXT ·dot%sAVX2(SB), NOSPLIT, $%d-28", name, frame1)
+		g.p("\tMOVQ nb+0(FP), CX")
+		g.p("\tMOVQ w+8(FP), SI")
+		g.p("\tMOVQ x+16(FP), DI")
+		g.w.WriteString(consts)
+		return
+	}
+	g.p("// func dot%sAVX2x4t(nb int, w *byte, wrb, rows int, x *byte, xrb int, dst *float32, dstride int)", name)
+	g.p("TEXT ·dot%sAVX2x4t(SB), NOSPLIT, $%d-64", name, frame4)
+	g.p("\tMOVQ w+8(FP), BX")
+	g.p("\tMOVQ BX, %d(SP)", wp)
+	g.p("\tMOVQ rows+24(FP), R13")
+	g.p("\tMOVQ xrb+40(FP), R8")
+	g.p("\tLEAQ (R8)(R8*2), R9")
+	g.p("\tMOVQ dst+48(FP), DX")
+	g.w.WriteString(consts)
+	g.p("\tTESTQ R13, R13")
+	g.p("\tJZ end")
+	g.p("rowloop:")
+	g.p("\tMOVQ nb+0(FP), CX")
+	g.p("\tMOVQ %d(SP), SI", wp)
+	g.p("\tMOVQ x+32(FP), DI")
+}
+
+// hsum8 sets X<dst> to Y<r>'s eight lanes added as hsum_float_8, using X8
+// and X9.
+func (g *gen) hsum8(r, dst int) {
+	g.p("\tVEXTRACTF128 $1, Y%d, X8", r)
+	g.p("\tVADDPS X%d, X8, X8", r)
+	g.p("\tVMOVHLPS X8, X8, X9")
+	g.p("\tVADDPS X9, X8, X8")
+	g.p("\tVMOVSHDUP X8, X9")
+	g.p("\tVADDSS X9, X8, X%d", dst)
+}
+
+// store writes row k's result X<regs[k]>: the return value for one row,
+// else dst[k·dstride].
+func (g *gen) store(regs []int) {
+	if g.rows == 1 {
+		g.p("\tVMOVSS X%d, ret+24(FP)", regs[0])
+		return
+	}
+	g.p("\tMOVQ dstride+56(FP), AX")
+	g.p("\tLEAQ (AX)(AX*2), R12")
+	for k, r := range regs {
+		g.p("\tVMOVSS X%d, %s", r, []string{"(DX)", "(DX)(AX*1)", "(DX)(AX*2)", "(DX)(R12*1)"}[k])
+	}
+}
+
+// end moves a tile on to its next row of w (kept at wp(SP)) and loops,
+// then returns.
+func (g *gen) end(wp int) {
+	if g.rows > 1 {
+		g.p("\tADDQ $4, DX")
+		g.p("\tMOVQ wrb+16(FP), AX")
+		g.p("\tADDQ AX, %d(SP)", wp)
+		g.p("\tDECQ R13")
+		g.p("\tJNZ rowloop")
+		g.p("end:")
+	}
+	g.p("\tVZEROUPPER")
+	g.p("\tRET")
+}
+
 // zeroSums clears each row's integer lane sums (Y4 on).
 func (g *gen) zeroSums() {
 	for k := 0; k < g.rows; k++ {
@@ -145,14 +217,7 @@ func (g *gen) tile8Tail() {
 	g.p("\tMOVQ dstride+56(FP), AX")
 	g.p("\tLEAQ (AX)(AX*2), R12")
 	store8(g.p)
-	g.p("\tADDQ $4, DX")
-	g.p("\tMOVQ wrb+16(FP), AX")
-	g.p("\tADDQ AX, 64(SP)")
-	g.p("\tDECQ R13")
-	g.p("\tJNZ rowloop")
-	g.p("end:")
-	g.p("\tVZEROUPPER")
-	g.p("\tRET")
+	g.end(64)
 	g.p("")
 }
 

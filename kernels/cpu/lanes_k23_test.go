@@ -203,102 +203,16 @@ func fixBsums(x []byte, n int) {
 	}
 }
 
-// TestLaneKernelsK23 checks the Q2_K and Q3_K lane kernels (dot, tile4 with one row and more,
-// tile4) bit for bit against the references, with the kernels in use and
-// the AVX2 ones.
+// TestLaneKernelsK23 checks the Q2_K and Q3_K lane kernels bit for bit
+// against the references, with the kernels in use and the AVX2 ones.
 func TestLaneKernelsK23(t *testing.T) {
-	r := newRand(t)
-	sets := map[string]map[gguf.Type]laneKernel{"in use": laneKernels, "AVX2": avx2Kernels}
-	tested := 0
-	for name, set := range sets {
-		for _, typ := range laneK23Types {
-			k, ok := set[typ]
-			if !ok {
-				continue
-			}
-			tested++
-			for _, n := range []int{256, 512, 768, 2048, 4096} {
-				for kind := 0; kind < 12; kind++ {
-					xrb := rowSize(gguf.TypeQ8_K, n) + 4*r.IntN(3)
-					w, xs := randK23Rows(r, typ, n, kind, 4, xrb)
-					// A tile: the row of w and up to four more, wrb apart.
-					rows := 1 + r.IntN(5)
-					wrb := len(w) + 2*r.IntN(3)
-					ws := make([]byte, (rows-1)*wrb+len(w))
-					copy(ws, w)
-					for j := 1; j < rows; j++ {
-						wj, _ := randK23Rows(r, typ, n, kind, 1, 0)
-						copy(ws[j*wrb:], wj)
-					}
-					dstride := rows + r.IntN(3)
-					dst := make([]float32, 3*dstride+rows)
-					k.tile4(n, ws, wrb, rows, xs, xrb, nil, dst, dstride)
-					for j := 0; j < rows; j++ {
-						for i := 0; i < 4; i++ {
-							want := refLaneDotK23(typ, n, ws[j*wrb:j*wrb+len(w)], xs[i*xrb:])
-							if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-								t.Fatalf("%s %v n=%d kind=%d: tile4 w row %d x row %d: %v, reference %v", name, typ, n, kind, j, i, got, want)
-							}
-						}
-					}
-					var out [4]float32
-					dot4(k, n, w, xs, xrb, nil, &out)
-					for i := 0; i < 4; i++ {
-						xi := xs[i*xrb:]
-						want := refLaneDotK23(typ, n, w, xi)
-						if got := k.dot(n, w, xi); math.Float32bits(got) != math.Float32bits(want) {
-							t.Fatalf("%s %v n=%d kind=%d row %d: dot %v (%#x), reference %v (%#x)", name, typ, n, kind, i, got, math.Float32bits(got), want, math.Float32bits(want))
-						}
-						if math.Float32bits(out[i]) != math.Float32bits(want) {
-							t.Fatalf("%s %v n=%d kind=%d row %d: dot4 %v (%#x), reference %v (%#x)", name, typ, n, kind, i, out[i], math.Float32bits(out[i]), want, math.Float32bits(want))
-						}
-					}
-				}
-			}
-		}
-	}
-	if tested == 0 {
+	if checkLaneFamily(t, k23Family) == 0 {
 		t.Skip("no Q2_K/Q3_K lane kernels on this CPU (the amd64 assembly needs AVX2, FMA and F16C)")
 	}
 }
 
+var k23Family = laneFamily{laneK23Types, func(gguf.Type) []int { return []int{256, 512, 768, 2048, 4096} }, 12, randK23Rows, refLaneDotK23}
+
 // BenchmarkLaneDotK23 times the Q2_K and Q3_K lane kernels: one weight row
 // of 4096 with one and with four activation rows.
-func BenchmarkLaneDotK23(b *testing.B) {
-	r := rand.New(rand.NewPCG(5, 6))
-	const n = 4096
-	for _, typ := range laneK23Types {
-		k, ok := laneKernels[typ]
-		if !ok {
-			continue
-		}
-		xrb := rowSize(gguf.TypeQ8_K, n)
-		w, xs := randK23Rows(r, typ, n, 0, 4, xrb)
-		b.Run(typ.String()+"/dot", func(b *testing.B) {
-			for b.Loop() {
-				k.dot(n, w, xs)
-			}
-		})
-		b.Run(typ.String()+"/dot4", func(b *testing.B) {
-			var out [4]float32
-			for b.Loop() {
-				dot4(k, n, w, xs, xrb, nil, &out)
-			}
-		})
-	}
-}
-
-// TestLaneTile8K23 checks the Q2_K and Q3_K eight-row tiles bit for bit
-// against the references, on quantized rows and rows of random bytes.
-func TestLaneTile8K23(t *testing.T) {
-	r := newRand(t)
-	tested := 0
-	for _, typ := range laneK23Types {
-		if checkTile8K(t, r, typ, randK23Rows, refLaneDotK23) {
-			tested++
-		}
-	}
-	if tested == 0 {
-		t.Skip("no Q2_K/Q3_K eight-row tiles on this CPU (they need AVX512-VNNI and AVX512BW)")
-	}
-}
+func BenchmarkLaneDotK23(b *testing.B) { benchLaneFamily(b, k23Family) }

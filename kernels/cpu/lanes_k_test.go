@@ -206,42 +206,130 @@ func randKRows(r *rand.Rand, typ gguf.Type, n, kind, rows, xrb int) (w, x []byte
 	return w, x
 }
 
-// TestLaneKernelsK checks the K-quant lane kernels (dot, tile4 with one row and more) bit
-// for bit against the references, with the kernels in use and the AVX2 ones.
+// TestLaneKernelsK checks the K-quant lane kernels (dot, tile4 with one
+// row and more) bit for bit against the references, with the kernels in
+// use and the AVX2 ones.
 func TestLaneKernelsK(t *testing.T) {
+	if checkLaneFamily(t, kFamily) == 0 {
+		t.Skip("no K-quant lane kernels on this CPU (the amd64 assembly needs AVX2, FMA and F16C)")
+	}
+}
+
+// BenchmarkLaneDotK times the K-quant lane kernels: one weight row of 4096
+// with one and with four activation rows.
+func BenchmarkLaneDotK(b *testing.B) { benchLaneFamily(b, kFamily) }
+
+// TestLaneTile8K checks the K-quant eight-row tiles (Q2_K to Q6_K) bit for
+// bit against the references, on quantized rows and rows of random bytes
+// (bsum pairs that wrap).
+func TestLaneTile8K(t *testing.T) {
+	r := newRand(t)
+	tested := 0
+	for _, f := range []laneFamily{kFamily, k23Family} {
+		for _, typ := range f.types {
+			if checkTile8K(t, r, typ, f) {
+				tested++
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no K-quant eight-row tiles on this CPU (they need AVX512-VNNI and AVX512BW)")
+	}
+}
+
+// checkTile8K checks typ's eight-row tile, when the CPU has one, against
+// f's reference on f's random rows, and says whether it did.
+func checkTile8K(t *testing.T, r *rand.Rand, typ gguf.Type, f laneFamily) bool {
+	t.Helper()
+	k, ok := laneKernels[typ]
+	if !ok || k.tile8 == nil {
+		return false
+	}
+	for _, n := range []int{256, 768, 2048} {
+		for kind := 0; kind < 10; kind++ {
+			xrb := rowSize(gguf.TypeQ8_K, n)
+			_, xs := f.randRows(r, typ, n, kind, 8, xrb)
+			xi := make([]byte, k.layout8.xiLen(n))
+			side := make([]float32, k.layout8.sideLen(n))
+			for i := 0; i < 8; i++ {
+				k.layout8.write(xi, side, i, xs[i*xrb:(i+1)*xrb], n)
+			}
+			rows := 1 + r.IntN(5)
+			wlen := rowSize(typ, n)
+			wrb := wlen + 2*r.IntN(3)
+			ws := make([]byte, (rows-1)*wrb+wlen)
+			for j := 0; j < rows; j++ {
+				wj, _ := f.randRows(r, typ, n, kind, 1, 0)
+				copy(ws[j*wrb:], wj)
+			}
+			dstride := rows + r.IntN(3)
+			dst := make([]float32, 7*dstride+rows)
+			k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
+			for j := 0; j < rows; j++ {
+				for i := 0; i < 8; i++ {
+					want := f.ref(typ, n, ws[j*wrb:j*wrb+wlen], xs[i*xrb:])
+					if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
+						t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
+					}
+				}
+			}
+		}
+	}
+	return true
+}
+
+// laneFamily is a set of lane kernels without side floats (K, Q2_K/Q3_K,
+// IQ4): their types, row lengths, kinds of random rows, and references.
+type laneFamily struct {
+	types    []gguf.Type
+	lengths  func(typ gguf.Type) []int
+	kinds    int
+	randRows func(r *rand.Rand, typ gguf.Type, n, kind, rows, xrb int) (w, x []byte)
+	ref      func(typ gguf.Type, n int, w, x []byte) float32
+}
+
+var kFamily = laneFamily{laneKTypes, func(gguf.Type) []int { return []int{256, 512, 768, 2048, 4096} }, 10, randKRows, refLaneDotK}
+
+// checkLaneFamily checks f's kernels, in use and AVX2, bit for bit against
+// its reference: a tile of the row of w and up to four more against four
+// rows of x, one row with dot, and one row of w with tile4. It returns how
+// many kernels it checked.
+func checkLaneFamily(t *testing.T, f laneFamily) int {
+	t.Helper()
 	r := newRand(t)
 	sets := map[string]map[gguf.Type]laneKernel{"in use": laneKernels, "AVX2": avx2Kernels}
 	tested := 0
 	for name, set := range sets {
-		for _, typ := range laneKTypes {
+		for _, typ := range f.types {
 			k, ok := set[typ]
 			if !ok {
 				continue
 			}
 			tested++
-			for _, n := range []int{256, 512, 768, 2048, 4096} {
-				for kind := 0; kind < 10; kind++ {
-					xrb := rowSize(gguf.TypeQ8_K, n) + 4*r.IntN(3)
-					w, xs := randKRows(r, typ, n, kind, 4, xrb)
-					if k.tile4 != nil {
-						// A tile: the row of w and up to four more, wrb apart.
-						rows := 1 + r.IntN(5)
-						wrb := len(w) + 2*r.IntN(3)
-						ws := make([]byte, (rows-1)*wrb+len(w))
-						copy(ws, w)
-						for j := 1; j < rows; j++ {
-							wj, _ := randKRows(r, typ, n, kind, 1, 0)
-							copy(ws[j*wrb:], wj)
-						}
-						dstride := rows + r.IntN(3)
-						dst := make([]float32, 3*dstride+rows)
-						k.tile4(n, ws, wrb, rows, xs, xrb, nil, dst, dstride)
-						for j := 0; j < rows; j++ {
-							for i := 0; i < 4; i++ {
-								want := refLaneDotK(typ, n, ws[j*wrb:j*wrb+len(w)], xs[i*xrb:])
-								if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-									t.Fatalf("%s %v n=%d kind=%d: tile4 w row %d x row %d: %v, reference %v", name, typ, n, kind, j, i, got, want)
-								}
+			if k.dotRows != nil {
+				t.Fatalf("%s %v: kernel reads side floats", name, typ)
+			}
+			xt := traits[typ].VecDotType
+			for _, n := range f.lengths(typ) {
+				for kind := 0; kind < f.kinds; kind++ {
+					xrb := rowSize(xt, n) + 4*r.IntN(3)
+					w, xs := f.randRows(r, typ, n, kind, 4, xrb)
+					rows := 1 + r.IntN(5)
+					wrb := len(w) + 2*r.IntN(3)
+					ws := make([]byte, (rows-1)*wrb+len(w))
+					copy(ws, w)
+					for j := 1; j < rows; j++ {
+						wj, _ := f.randRows(r, typ, n, kind, 1, 0)
+						copy(ws[j*wrb:], wj)
+					}
+					dstride := rows + r.IntN(3)
+					dst := make([]float32, 3*dstride+rows)
+					k.tile4(n, ws, wrb, rows, xs, xrb, nil, dst, dstride)
+					for j := 0; j < rows; j++ {
+						for i := 0; i < 4; i++ {
+							want := f.ref(typ, n, ws[j*wrb:j*wrb+len(w)], xs[i*xrb:])
+							if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
+								t.Fatalf("%s %v n=%d kind=%d: tile4 w row %d x row %d: %v, reference %v", name, typ, n, kind, j, i, got, want)
 							}
 						}
 					}
@@ -249,7 +337,7 @@ func TestLaneKernelsK(t *testing.T) {
 					dot4(k, n, w, xs, xrb, nil, &out)
 					for i := 0; i < 4; i++ {
 						xi := xs[i*xrb:]
-						want := refLaneDotK(typ, n, w, xi)
+						want := f.ref(typ, n, w, xi)
 						if got := k.dot(n, w, xi); math.Float32bits(got) != math.Float32bits(want) {
 							t.Fatalf("%s %v n=%d kind=%d row %d: dot %v (%#x), reference %v (%#x)", name, typ, n, kind, i, got, math.Float32bits(got), want, math.Float32bits(want))
 						}
@@ -261,23 +349,21 @@ func TestLaneKernelsK(t *testing.T) {
 			}
 		}
 	}
-	if tested == 0 {
-		t.Skip("no K-quant lane kernels on this CPU (the amd64 assembly needs AVX2, FMA and F16C)")
-	}
+	return tested
 }
 
-// BenchmarkLaneDotK times the K-quant lane kernels: one weight row of 4096
-// with one and with four activation rows.
-func BenchmarkLaneDotK(b *testing.B) {
+// benchLaneFamily times f's kernels in use: one weight row of 4096 with
+// one and with four activation rows.
+func benchLaneFamily(b *testing.B, f laneFamily) {
 	r := rand.New(rand.NewPCG(5, 6))
 	const n = 4096
-	for _, typ := range laneKTypes {
+	for _, typ := range f.types {
 		k, ok := laneKernels[typ]
 		if !ok {
 			continue
 		}
-		xrb := rowSize(gguf.TypeQ8_K, n)
-		w, xs := randKRows(r, typ, n, 0, 4, xrb)
+		xrb := rowSize(traits[typ].VecDotType, n)
+		w, xs := f.randRows(r, typ, n, 0, 4, xrb)
 		b.Run(typ.String()+"/dot", func(b *testing.B) {
 			for b.Loop() {
 				k.dot(n, w, xs)
@@ -290,63 +376,4 @@ func BenchmarkLaneDotK(b *testing.B) {
 			}
 		})
 	}
-}
-
-// TestLaneTile8K checks the K-quant eight-row tiles bit for bit against the
-// references, on quantized rows and rows of random bytes (bsum pairs that
-// wrap).
-func TestLaneTile8K(t *testing.T) {
-	r := newRand(t)
-	tested := 0
-	for _, typ := range laneKTypes {
-		if checkTile8K(t, r, typ, randKRows, refLaneDotK) {
-			tested++
-		}
-	}
-	if tested == 0 {
-		t.Skip("no K-quant eight-row tiles on this CPU (they need AVX512-VNNI and AVX512BW)")
-	}
-}
-
-// checkTile8K checks typ's eight-row tile, when the CPU has one, against
-// ref on rows from randRows, and says whether it did.
-func checkTile8K(t *testing.T, r *rand.Rand, typ gguf.Type,
-	randRows func(r *rand.Rand, typ gguf.Type, n, kind, rows, xrb int) (w, x []byte),
-	ref func(typ gguf.Type, n int, w, x []byte) float32) bool {
-	t.Helper()
-	k, ok := laneKernels[typ]
-	if !ok || k.tile8 == nil {
-		return false
-	}
-	for _, n := range []int{256, 768, 2048} {
-		for kind := 0; kind < 10; kind++ {
-			xrb := rowSize(gguf.TypeQ8_K, n)
-			_, xs := randRows(r, typ, n, kind, 8, xrb)
-			xi := make([]byte, k.layout8.xiLen(n))
-			side := make([]float32, k.layout8.sideLen(n))
-			for i := 0; i < 8; i++ {
-				k.layout8.write(xi, side, i, xs[i*xrb:(i+1)*xrb], n)
-			}
-			rows := 1 + r.IntN(5)
-			wlen := rowSize(typ, n)
-			wrb := wlen + 2*r.IntN(3)
-			ws := make([]byte, (rows-1)*wrb+wlen)
-			for j := 0; j < rows; j++ {
-				wj, _ := randRows(r, typ, n, kind, 1, 0)
-				copy(ws[j*wrb:], wj)
-			}
-			dstride := rows + r.IntN(3)
-			dst := make([]float32, 7*dstride+rows)
-			k.tile8(n, ws, wrb, rows, xi, side, dst, dstride)
-			for j := 0; j < rows; j++ {
-				for i := 0; i < 8; i++ {
-					want := ref(typ, n, ws[j*wrb:j*wrb+wlen], xs[i*xrb:])
-					if got := dst[i*dstride+j]; math.Float32bits(got) != math.Float32bits(want) {
-						t.Fatalf("%v n=%d kind=%d: tile8 w row %d x row %d: %v, reference %v", typ, n, kind, j, i, got, want)
-					}
-				}
-			}
-		}
-	}
-	return true
 }
