@@ -180,7 +180,6 @@ func asmKernel(block, wsize, xsize int, one asmDot, rows1 asmRows, tile asmTile,
 			}
 			tile(nb, &w[0], wrb, rows, &x[0], xrb, sp, &dst[0], 4*dstride)
 		},
-		side:  side,
 		shift: shift,
 	}
 	if side {

@@ -34,15 +34,14 @@ type laneKernel struct {
 	// dotRows computes rows rows of w (wrb bytes apart) against one row
 	// of x, result r to dst[r], x's side floats from lane of the four-row
 	// group's side: decoding, and the rows of x after the whole groups of
-	// four. nil when side is false.
+	// four. Set exactly for the kernels that read side floats; the Q8_K
+	// kernels, whose activation blocks carry a float32 scale, read none
+	// (tile4's side is then nil) and decode with dot.
 	dotRows func(n int, w []byte, wrb, rows int, x []byte, side []float32, lane int, dst []float32)
 	// tile8, where the CPU has it, is tile4 for eight rows of x in the
 	// interleaved layout that layout8 writes (xi, with side its side8).
 	tile8   func(n int, w []byte, wrb, rows int, xi []byte, side, dst []float32, dstride int)
 	layout8 tile8Layout
-	// side says whether tile4 and dotRows read side; the Q8_K kernels, whose
-	// activation blocks carry a float32 scale, do not (side is then nil).
-	side bool
 	// shift, when not 0, says the kernels read signed weights unsigned,
 	// 2^shift more, and take the correction (laneSide, laneInterleave8)
 	// as each block's integer start.

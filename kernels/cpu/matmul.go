@@ -17,15 +17,19 @@ type convTask struct {
 	from  func(dst []byte, src []float32)
 	widen []float32 // when set, round through binary16 (bf16) into it
 	bf16  bool
-	// side, when set, receives the lane kernels' block scales of each
-	// group of four rows (laneSide), sideLen floats a group.
-	side    []float32
-	sideLen int
-	q81     bool
-	shift   int // the lane kernels' correction shift (laneKernel.shift)
-	// xi and side8, when set, receive the rows below n8 in the eight-row
-	// tiles' layout (write8, the kernel's layout8), xiLen bytes and side8Len floats a
-	// group; side then only those after.
+	la    *laneActs // when set, also lays each row out for the lane kernels
+}
+
+// laneActs is what the lane kernels read of a MatMul's activations besides
+// the converted rows: each group of four rows' side floats (laneSide,
+// sideLen floats a group; q81 and shift as laneKernel's), and the first n8
+// rows interleaved for tile8 (write8, the kernel's layout8: xiLen bytes and
+// side8Len floats a group of eight; side then holds only the rows after).
+type laneActs struct {
+	side            []float32
+	sideLen         int
+	q81             bool
+	shift           int
 	xi              []byte
 	side8           []float32
 	n8              int
@@ -33,17 +37,26 @@ type convTask struct {
 	write8          func(xi []byte, side []float32, k int, x []byte, n int)
 }
 
+// lay writes row i of the activations (x, of n values in the dot type).
+func (a *laneActs) lay(i int, x []byte, n int) {
+	if i < a.n8 {
+		g := i / 8
+		a.write8(a.xi[g*a.xiLen:(g+1)*a.xiLen], a.side8[g*a.side8Len:(g+1)*a.side8Len], i%8, x, n)
+		return
+	}
+	if a.side != nil {
+		g := i / 4
+		laneSide(a.side[g*a.sideLen:(g+1)*a.sideLen], i%4, x, n/qk, a.q81, a.shift)
+	}
+}
+
 func (c *convTask) do(_, lo, hi int) {
 	for i := lo; i < hi; i++ {
 		x := c.src[i*c.cols : (i+1)*c.cols]
 		if c.widen == nil {
 			c.from(c.dst[i*c.rb:(i+1)*c.rb], x)
-			if i < c.n8 {
-				g := i / 8
-				c.write8(c.xi[g*c.xiLen:(g+1)*c.xiLen], c.side8[g*c.side8Len:(g+1)*c.side8Len], i%8, c.dst[i*c.rb:(i+1)*c.rb], c.cols)
-			} else if c.side != nil {
-				g := i / 4
-				laneSide(c.side[g*c.sideLen:(g+1)*c.sideLen], i%4, c.dst[i*c.rb:(i+1)*c.rb], c.cols/qk, c.q81, c.shift)
+			if c.la != nil {
+				c.la.lay(i, c.dst[i*c.rb:(i+1)*c.rb], c.cols)
 			}
 			continue
 		}
@@ -62,33 +75,27 @@ func (c *convTask) do(_, lo, hi int) {
 // by xTile rows of x; item k is tile (k/tilesX, k%tilesX), so consecutive
 // items share their rows of w.
 type matmulTask struct {
-	w       []byte
-	wrb     int
-	rows    int
-	x       []byte // x in the dot type, xrb bytes a row
-	xrb     int
-	xf      []float32 // or x widened to float32 (F16 and BF16 weights)
-	wtype   gguf.Type
-	rowBuf  [][]float32 // per-worker row of w widened to float32
-	n       int
-	cols    int
-	dst     []float32
-	dot     func(n int, w, x []byte) float32
-	wTile   int
-	xTile   int
-	tilesX  int
-	bk      *batchKernel // batched form of dot, or nil
-	lk      laneKernel   // lane kernels (lanes.go), when the type has them (lk.dot set)
-	side    []float32    // x's block scales for lk.tile4, per group of four rows
-	sideLen int
-	// xi and side8: the first n8 rows of x for lk.tile8 (lk.layout8).
-	xi              []byte
-	side8           []float32
-	n8              int
-	xiLen, side8Len int
-	unp             []*batchScratch // per-worker unpacked rows of w for bk
-	xp              []uint64        // x packed for bk, three rows per cols values
-	zero            []byte          // xrb zero bytes
+	w      []byte
+	wrb    int
+	rows   int
+	x      []byte // x in the dot type, xrb bytes a row
+	xrb    int
+	xf     []float32 // or x widened to float32 (F16 and BF16 weights)
+	wtype  gguf.Type
+	rowBuf [][]float32 // per-worker row of w widened to float32
+	n      int
+	cols   int
+	dst    []float32
+	dot    func(n int, w, x []byte) float32
+	wTile  int
+	xTile  int
+	tilesX int
+	bk     *batchKernel    // batched form of dot, or nil
+	lk     laneKernel      // lane kernels (lanes.go), when the type has them (lk.dot set)
+	la     laneActs        // x laid out for the lane kernels
+	unp    []*batchScratch // per-worker unpacked rows of w for bk
+	xp     []uint64        // x packed for bk, three rows per cols values
+	zero   []byte          // xrb zero bytes
 }
 
 func (m *matmulTask) do(w, lo, hi int) {
@@ -138,27 +145,28 @@ func (m *matmulTask) do(w, lo, hi int) {
 // one.)
 func (m *matmulTask) laneTile(r0, r1, i0, i1 int) {
 	i := i0
-	for ; i+8 <= min(i1, m.n8); i += 8 {
+	la := &m.la
+	for ; i+8 <= min(i1, la.n8); i += 8 {
 		g := i / 8
-		m.lk.tile8(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, m.xi[g*m.xiLen:(g+1)*m.xiLen], m.side8[g*m.side8Len:(g+1)*m.side8Len], m.dst[i*m.rows+r0:], m.rows)
+		m.lk.tile8(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, la.xi[g*la.xiLen:(g+1)*la.xiLen], la.side8[g*la.side8Len:(g+1)*la.side8Len], m.dst[i*m.rows+r0:], m.rows)
 	}
 	for ; i+4 <= i1; i += 4 {
 		var side []float32
-		if m.lk.side {
-			side = m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		if la.side != nil {
+			side = la.side[i/4*la.sideLen : (i/4+1)*la.sideLen]
 		}
 		m.lk.tile4(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, m.x[i*m.xrb:(i+4)*m.xrb], m.xrb, side, m.dst[i*m.rows+r0:], m.rows)
 	}
 	for ; i < i1; i++ {
 		x := m.x[i*m.xrb : (i+1)*m.xrb]
 		d := m.dst[i*m.rows : (i+1)*m.rows]
-		if !m.lk.side {
+		if m.lk.dotRows == nil {
 			for r := r0; r < r1; r++ {
 				d[r] = m.lk.dot(m.cols, m.w[r*m.wrb:(r+1)*m.wrb], x)
 			}
 			continue
 		}
-		side := m.side[i/4*m.sideLen : (i/4+1)*m.sideLen]
+		side := la.side[i/4*la.sideLen : (i/4+1)*la.sideLen]
 		m.lk.dotRows(m.cols, m.w[r0*m.wrb:r1*m.wrb], m.wrb, r1-r0, x, side, i%4, d[r0:r1])
 	}
 }
@@ -231,6 +239,31 @@ func (t *packTask) do(_, lo, hi int) {
 	}
 }
 
+// layLanes sizes la for n rows of cols activations read by lk: side floats
+// for every group of four rows when lk reads them, and the whole groups of
+// eight interleaved when it has tile8; the buffers are b's, grown as needed.
+func (b *Backend) layLanes(la *laneActs, lk laneKernel, n, cols int, q81 bool) {
+	*la = laneActs{q81: q81, shift: lk.shift}
+	if lk.dotRows != nil { // the kernel reads side floats
+		la.sideLen = laneSideLen(cols/qk, q81, lk.shift)
+		need := (n + 3) / 4 * la.sideLen
+		if len(b.side) < need {
+			b.side = make([]float32, need)
+		}
+		la.side = b.side[:need]
+	}
+	if g8 := n / 8; lk.tile8 != nil && g8 > 0 {
+		la.n8, la.xiLen, la.side8Len, la.write8 = 8*g8, lk.layout8.xiLen(cols), lk.layout8.sideLen(cols), lk.layout8.write
+		if len(b.xi) < g8*la.xiLen {
+			b.xi = make([]byte, g8*la.xiLen)
+		}
+		if len(b.side8) < g8*la.side8Len {
+			b.side8 = make([]float32, g8*la.side8Len)
+		}
+		la.xi, la.side8 = b.xi[:g8*la.xiLen], b.side8[:g8*la.side8Len]
+	}
+}
+
 // MatMul sets dst[n, r] = Σ_c x[n, c]·w[r, c]. x (F32) is converted once to
 // w's dot type, as ggml does; then each output is one VecDot (for two or
 // more rows of x and the common quant types, batched kernels that give the
@@ -292,31 +325,8 @@ func (b *Backend) MatMul(dst, w, x *kernels.Tensor) {
 		lk, lanes := laneKernelFor(w.Type)
 		if lanes {
 			m.lk = lk
-			q81 := tr.VecDotType == gguf.TypeQ8_1
-			m.sideLen = laneSideLen(cols/qk, q81, lk.shift)
-			groups := (n + 3) / 4
-			if !lk.side {
-				groups = 0
-			}
-			if need := groups * m.sideLen; len(b.side) < need {
-				b.side = make([]float32, need)
-			}
-			m.side = b.side[:groups*m.sideLen]
-			if groups > 0 {
-				b.conv.side, b.conv.sideLen, b.conv.q81, b.conv.shift = m.side, m.sideLen, q81, lk.shift
-			}
-			if g8 := n / 8; lk.tile8 != nil && g8 > 0 {
-				m.n8, m.xiLen, m.side8Len = 8*g8, lk.layout8.xiLen(cols), lk.layout8.sideLen(cols)
-				if len(b.xi) < g8*m.xiLen {
-					b.xi = make([]byte, g8*m.xiLen)
-				}
-				if len(b.side8) < g8*m.side8Len {
-					b.side8 = make([]float32, g8*m.side8Len)
-				}
-				m.xi, m.side8 = b.xi[:g8*m.xiLen], b.side8[:g8*m.side8Len]
-				b.conv.xi, b.conv.side8, b.conv.write8 = m.xi, m.side8, lk.layout8.write
-				b.conv.n8, b.conv.xiLen, b.conv.side8Len = m.n8, m.xiLen, m.side8Len
-			}
+			b.layLanes(&m.la, lk, n, cols, tr.VecDotType == gguf.TypeQ8_1)
+			b.conv.la = &m.la
 		}
 		b.pool.run(&b.conv, n, grainFor(cols))
 		if bk := batchKernels[w.Type]; !lanes && bk != nil && n >= 2 {
