@@ -34,15 +34,18 @@ type Backend struct {
 	side8   []float32       // and their block scales
 
 	// One preallocated task per operation.
-	conv  convTask
-	pack  packTask
-	mm    matmulTask
-	norm  rmsNormTask
-	elem  elemTask
-	rows  getRowsTask
-	rope  ropeTask
-	store storeKVTask
-	attn  attentionTask
+	conv convTask
+	pack packTask
+	mm   matmulTask
+	norm rmsNormTask
+	elem elemTask
+	rows getRowsTask
+	rope ropeTask
+	// angles are the last Rope call's cos and sin, for the next at the
+	// same positions.
+	angles ropeAngles
+	store  storeKVTask
+	attn   attentionTask
 }
 
 var _ kernels.Backend = (*Backend)(nil)

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -578,5 +579,33 @@ func TestRope(t *testing.T) {
 	bs[0].Rope(x, pos, p)
 	if e := relErr(values(x), ref); e > f32Tol {
 		t.Errorf("exact angles: relative error %g", e)
+	}
+}
+
+// TestRopeAnglesReused ropes two tensors at the same positions (the second
+// call takes the first's angles) and then at changed positions held in the
+// same slice: each result must equal a fresh backend's.
+func TestRopeAnglesReused(t *testing.T) {
+	r := newRand(t)
+	p := kernels.RopeParams{Heads: 3, HeadDim: 64, Dims: 64, Base: 10000, FreqScale: 1, AttnFactor: 1}
+	pos := []int32{3, 4, 5, 100}
+	b := New(2)
+	defer b.Close()
+	rope := func(b *Backend, xf []float32) []float32 {
+		x := tensorOf(b, xf, len(pos), p.Heads*p.HeadDim)
+		b.Rope(x, pos, p)
+		return values(x)
+	}
+	fresh := func(xf []float32) []float32 {
+		f := New(1)
+		defer f.Close()
+		return rope(f, xf)
+	}
+	for step := 0; step < 3; step++ {
+		if step == 2 {
+			pos[1] = 77 // same slice, new content: the angles must not be reused
+		}
+		xf := randRow(r, len(pos)*p.Heads*p.HeadDim, step)
+		sameBits(t, "Rope call "+strconv.Itoa(step), rope(b, xf), fresh(xf))
 	}
 }

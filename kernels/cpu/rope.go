@@ -3,6 +3,7 @@ package cpu
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/openweights/owl/kernels"
 )
@@ -71,33 +72,58 @@ type ropeTask struct {
 	corr       [2]float32
 	extFactor  float32
 	attnFactor float32
-	scratch    [][]float32
+	// tab holds each position's angles, 2·n floats a row (ropeAngles);
+	// cached says they are there already.
+	tab    []float32
+	n      int
+	cached bool
 }
 
-func (t *ropeTask) do(w, lo, hi int) {
+// ropeKey is what a rope's angles depend on besides the positions and the
+// frequency factors.
+type ropeKey struct {
+	dims                                         int
+	neox                                         bool
+	thetaScale, freqScale, extFactor, attnFactor float32
+	corr                                         [2]float32
+}
+
+// ropeAngles keeps the last Rope call's angles: a forward pass ropes q and
+// k of every layer at the same positions, so all but the first call find
+// them here.
+type ropeAngles struct {
+	key     ropeKey
+	pos     []int32
+	factors []float32
+	tab     []float32
+	valid   bool
+}
+
+func (t *ropeTask) do(_, lo, hi int) {
 	// The angles' cos and sin, laid out for ropeRotate: per rotated pair
 	// (neox), or twice per pair, once for each of its elements.
 	per := 1
 	if !t.neox {
 		per = 2
 	}
-	n := t.dims / 2 * per
-	cache := t.scratch[w][:2*n]
-	cs, sn := cache[:n], cache[n:]
+	n := t.n
 	for i := lo; i < hi; i++ {
-		theta := float32(t.pos[i])
-		for i0 := 0; i0 < t.dims; i0 += 2 {
-			ff := float32(1)
-			if t.factors != nil {
-				ff = t.factors[i0/2]
+		cs, sn := t.tab[2*n*i:][:n], t.tab[2*n*i+n:][:n]
+		if !t.cached {
+			theta := float32(t.pos[i])
+			for i0 := 0; i0 < t.dims; i0 += 2 {
+				ff := float32(1)
+				if t.factors != nil {
+					ff = t.factors[i0/2]
+				}
+				c, s := ropeYarn(theta/ff, t.freqScale, t.corr, i0, t.extFactor, t.attnFactor)
+				k := i0 / 2 * per
+				cs[k], sn[k] = c, s
+				if per == 2 {
+					cs[k+1], sn[k+1] = c, s
+				}
+				theta *= t.thetaScale
 			}
-			c, s := ropeYarn(theta/ff, t.freqScale, t.corr, i0, t.extFactor, t.attnFactor)
-			k := i0 / 2 * per
-			cs[k], sn[k] = c, s
-			if per == 2 {
-				cs[k+1], sn[k+1] = c, s
-			}
-			theta *= t.thetaScale
 		}
 		for h := 0; h < t.heads; h++ {
 			ropeRotate(t.x[(i*t.heads+h)*t.hd:][:t.dims], cs, sn, t.neox)
@@ -155,8 +181,22 @@ func (b *Backend) Rope(x *kernels.Tensor, pos []int32, p kernels.RopeParams) {
 	if t.extFactor != 0 {
 		t.corr = yarnCorrDims(p.Dims, p.OrigCtx, p.Base, p.BetaFast, p.BetaSlow)
 	}
-	b.workerScratch(2 * p.Dims)
-	t.scratch = b.scratch
+	t.n = p.Dims / 2
+	if !t.neox {
+		t.n = p.Dims
+	}
+	a := &b.angles
+	key := ropeKey{t.dims, t.neox, t.thetaScale, t.freqScale, t.extFactor, t.attnFactor, t.corr}
+	t.cached = a.valid && a.key == key && slices.Equal(a.pos, pos) && slices.Equal(a.factors, p.FreqFactors)
+	if !t.cached {
+		a.valid = false // until the task has written them
+		a.key, a.pos, a.factors = key, append(a.pos[:0], pos...), append(a.factors[:0], p.FreqFactors...)
+		if need := 2 * t.n * len(pos); len(a.tab) < need {
+			a.tab = make([]float32, need)
+		}
+	}
+	t.tab = a.tab
 	b.pool.run(t, len(pos), grainFor(p.Heads*p.HeadDim))
+	a.valid = true
 	*t = ropeTask{}
 }
