@@ -221,6 +221,15 @@ func asmKernel8(block, wsize int, layout tile8Layout, tile asmTile8) func(n int,
 	}
 }
 
+// withTile8 gives k its eight-row tile (blocks of block values, wsize bytes
+// in w, the activations in layout) where the CPU runs it: AVX512-VNNI.
+func withTile8(k laneKernel, block, wsize int, layout tile8Layout, tile asmTile8) laneKernel {
+	if hasVNNI {
+		k.layout8, k.tile8 = layout, asmKernel8(block, wsize, layout, tile)
+	}
+	return k
+}
+
 func init() {
 	if !hasAVX2 {
 		return
@@ -255,11 +264,7 @@ func init() {
 			shift = k.shift
 		}
 		lk := asmKernel(qk, k.wsize, k.xsize, k.one[isa], k.rows1[isa], k.four[isa], shift)
-		if hasVNNI {
-			lk.layout8 = legacyLayout8(k.xsize == sizeQ8_1, shift)
-			lk.tile8 = asmKernel8(qk, k.wsize, lk.layout8, k.eight)
-		}
-		registerLanes(k.t, lk)
+		registerLanes(k.t, withTile8(lk, qk, k.wsize, legacyLayout8(k.xsize == sizeQ8_1, shift), k.eight))
 		avx2Kernels[k.t] = asmKernel(qk, k.wsize, k.xsize, k.one[0], k.rows1[0], k.four[0], 0)
 	}
 }

@@ -31,20 +31,8 @@ func init() {
 	if !hasAVX2 {
 		return
 	}
-	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeQ2_K: asmKernel(qkK, sizeQ2_K, sizeQ8_K, dotQ2_KAVX2, nil, noSide(dotQ2_KAVX2x4t), 0),
-		gguf.TypeQ3_K: asmKernel(qkK, sizeQ3_K, sizeQ8_K, dotQ3_KAVX2, nil, noSide(dotQ3_KAVX2x4t), 0),
-	} {
-		avx2Kernels[t] = k
-		switch {
-		case !hasVNNI:
-		case t == gguf.TypeQ2_K:
-			k.layout8 = kBsumLayout8
-			k.tile8 = asmKernel8(qkK, sizeQ2_K, kBsumLayout8, dotQ2_KVNNIx8z)
-		case t == gguf.TypeQ3_K:
-			k.layout8 = kx80Layout8
-			k.tile8 = asmKernel8(qkK, sizeQ3_K, kx80Layout8, dotQ3_KVNNIx8z)
-		}
-		registerLanes(t, k)
-	}
+	registerK(
+		kKernels{gguf.TypeQ2_K, sizeQ2_K, dotQ2_KAVX2, dotQ2_KAVX2x4t, dotQ2_KVNNIx8z, kBsumLayout8},
+		kKernels{gguf.TypeQ3_K, sizeQ3_K, dotQ3_KAVX2, dotQ3_KAVX2x4t, dotQ3_KVNNIx8z, kx80Layout8},
+	)
 }

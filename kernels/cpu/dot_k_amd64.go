@@ -43,24 +43,30 @@ func init() {
 	if !hasAVX2 {
 		return
 	}
-	for t, k := range map[gguf.Type]laneKernel{
-		gguf.TypeQ4_K: asmKernel(qkK, sizeQ4_K, sizeQ8_K, dotQ4_KAVX2, nil, noSide(dotQ4_KAVX2x4t), 0),
-		gguf.TypeQ5_K: asmKernel(qkK, sizeQ5_K, sizeQ8_K, dotQ5_KAVX2, nil, noSide(dotQ5_KAVX2x4t), 0),
-		gguf.TypeQ6_K: asmKernel(qkK, sizeQ6_K, sizeQ8_K, dotQ6_KAVX2, nil, noSide(dotQ6_KAVX2x4t), 0),
-	} {
-		avx2Kernels[t] = k
-		switch {
-		case !hasVNNI:
-		case t == gguf.TypeQ4_K:
-			k.layout8 = kLayout8
-			k.tile8 = asmKernel8(qkK, sizeQ4_K, kLayout8, dotQ4_KVNNIx8z)
-		case t == gguf.TypeQ5_K:
-			k.layout8 = kLayout8
-			k.tile8 = asmKernel8(qkK, sizeQ5_K, kLayout8, dotQ5_KVNNIx8z)
-		case t == gguf.TypeQ6_K:
-			k.layout8 = kx80Layout8
-			k.tile8 = asmKernel8(qkK, sizeQ6_K, kx80Layout8, dotQ6_KVNNIx8z)
-		}
-		registerLanes(t, k)
+	registerK(
+		kKernels{gguf.TypeQ4_K, sizeQ4_K, dotQ4_KAVX2, dotQ4_KAVX2x4t, dotQ4_KVNNIx8z, kLayout8},
+		kKernels{gguf.TypeQ5_K, sizeQ5_K, dotQ5_KAVX2, dotQ5_KAVX2x4t, dotQ5_KVNNIx8z, kLayout8},
+		kKernels{gguf.TypeQ6_K, sizeQ6_K, dotQ6_KAVX2, dotQ6_KAVX2x4t, dotQ6_KVNNIx8z, kx80Layout8},
+	)
+}
+
+// kKernels are a K type's assembly kernels (super-blocks of size bytes,
+// Q8_K activations, no side floats) and its eight-row tile's layout.
+type kKernels struct {
+	t     gguf.Type
+	size  int
+	dot   asmDot
+	four  asmTileK
+	eight asmTile8
+	lay   tile8Layout
+}
+
+// registerK registers each type's AVX2 kernels, with the eight-row tile
+// where the CPU runs it.
+func registerK(ks ...kKernels) {
+	for _, e := range ks {
+		k := asmKernel(qkK, e.size, sizeQ8_K, e.dot, nil, noSide(e.four), 0)
+		avx2Kernels[e.t] = k
+		registerLanes(e.t, withTile8(k, qkK, e.size, e.lay, e.eight))
 	}
 }
